@@ -1,0 +1,1 @@
+"""Explainability: captum-style interpreters and torch-geometric models (extra ``[xai]``)."""

@@ -1,0 +1,1 @@
+"""Robustness: ART attacks, defences/trainers, estimators and metrics (host: ART, extra ``[art]``)."""
