@@ -45,14 +45,11 @@ def _aif360_raw_redirect(raw_root: Path) -> Iterator[None]:
     try:
         with warnings.catch_warnings():
             # pandas 3 warns that the option goes away in pandas 4; the warning is about us.
-            warnings.simplefilter("ignore", category=FutureWarning)
             warnings.filterwarnings("ignore", message=".*infer_string.*")
-            has_option = "future.infer_string" in pd.options.future.__dir__()
-            ctx = (
-                pd.option_context("future.infer_string", False)
-                if has_option
-                else contextlib.nullcontext()
-            )
+            try:
+                ctx = pd.option_context("future.infer_string", False)
+            except (KeyError, pd.errors.OptionError):  # a pandas without the option
+                ctx = contextlib.nullcontext()
             with ctx:
                 yield
     finally:

@@ -1,0 +1,75 @@
+import json
+import subprocess
+import sys
+
+from ai4media_ext.cli import main
+
+
+def test_list_prints_table(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "host base class" in out
+    assert "secure_laplace" in out and "diffprivlib.mechanisms.DPMechanism" in out
+    assert "dp-naive-bayes" in out
+
+
+def test_list_one_group(capsys):
+    assert main(["list", "--group", "ai4media_ext.experiments"]) == 0
+    out = capsys.readouterr().out
+    assert "dp-float-attack" in out and "secure_laplace" not in out
+
+
+def test_info(capsys):
+    assert main(["info", "multi_bit"]) == 0
+    out = capsys.readouterr().out
+    assert "ai4media_ext.privacy.mechanisms.multibit.MultiBit" in out
+    assert "epsilon" in out
+
+
+def test_info_unknown_name(capsys):
+    assert main(["info", "nope"]) == 2
+    assert "no plugin named 'nope'" in capsys.readouterr().err
+
+
+def test_reproduce_unknown_experiment(tmp_path, capsys):
+    assert main(["reproduce", "nope", "--out", str(tmp_path)]) == 2
+    assert "unknown experiment" in capsys.readouterr().err
+    assert not (tmp_path / "index.html").exists()
+
+
+def test_reproduce_bad_data_root(tmp_path, capsys):
+    code = main(["reproduce", "--data-root", str(tmp_path / "missing"), "--out", str(tmp_path)])
+    assert code == 2
+    assert "not a directory" in capsys.readouterr().err
+
+
+def test_reproduce_writes_results_and_index(tmp_path):
+    out = tmp_path / "out"
+    assert main(["reproduce", "dp-naive-bayes", "--quick", "--out", str(out)]) == 0
+    results = json.loads((out / "dp-naive-bayes" / "results.json").read_text())
+    assert results["setting_quick"] is True
+    assert 0.0 <= results["acc_secure_eps_1"] <= 1.0
+    assert (out / "dp-naive-bayes" / "accuracy_vs_epsilon.png").stat().st_size > 1000
+    index = (out / "index.html").read_text()
+    assert 'href="dp-naive-bayes/results.json"' in index
+    assert 'src="dp-naive-bayes/accuracy_vs_epsilon.png"' in index
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_console_script_is_installed():
+    proc = subprocess.run(
+        [sys.executable, "-m", "ai4media_ext.cli", "list"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "secure_laplace" in proc.stdout
+
+
+def test_import_is_light():
+    code = (
+        "import sys, ai4media_ext, ai4media_ext.registry, ai4media_ext.cli, ai4media_ext.data;"
+        "heavy = [m for m in ('torch', 'diffprivlib', 'art', 'aif360', 'flwr', 'captum',"
+        " 'torch_geometric', 'sklearn', 'pandas') if m in sys.modules];"
+        "print(heavy); sys.exit(1 if heavy else 0)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
