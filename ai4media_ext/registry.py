@@ -44,8 +44,12 @@ class HostBase:
         try:
             obj: Any = importlib.import_module(self.module)
         except ImportError as exc:
-            hint = f' Install it with: pip install "ai4media-ext[{self.extra}]"' if self.extra else ""
-            raise ImportError(f"host module {self.module!r} is not importable ({exc}).{hint}") from exc
+            hint = (
+                f' Install it with: pip install "ai4media-ext[{self.extra}]"' if self.extra else ""
+            )
+            raise ImportError(
+                f"host module {self.module!r} is not importable ({exc}).{hint}"
+            ) from exc
         for part in self.qualname.split("."):
             obj = getattr(obj, part)
         return obj

@@ -81,12 +81,16 @@ class DPFloatAttack(Experiment):
         width = 0.8 / len(MECHANISMS)
         for ax, attack in zip(axes, ATTACKS, strict=True):
             for j, mech in enumerate(MECHANISMS):
-                vals = [
-                    results[f"epsilon_lower_bound_{mech}_{attack}_eps_{e:g}"] for e in EPSILONS
-                ]
+                vals = [results[f"epsilon_lower_bound_{mech}_{attack}_eps_{e:g}"] for e in EPSILONS]
                 ax.bar(np.arange(len(EPSILONS)) + j * width, vals, width, label=mech)
-            ax.plot(np.arange(len(EPSILONS)) + 0.4 - width / 2, EPSILONS, "k_", ms=30, mew=2,
-                    label="declared epsilon")
+            ax.plot(
+                np.arange(len(EPSILONS)) + 0.4 - width / 2,
+                EPSILONS,
+                "k_",
+                ms=30,
+                mew=2,
+                label="declared epsilon",
+            )
             ax.set_xticks(np.arange(len(EPSILONS)) + 0.4 - width / 2)
             ax.set_xticklabels([f"eps={e:g}" for e in EPSILONS])
             ax.set_yscale("symlog", linthresh=0.1)

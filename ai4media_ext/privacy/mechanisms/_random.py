@@ -63,8 +63,8 @@ def random_bits(rng: Any, size: int) -> np.ndarray:
     return np.unpackbits(words.view(np.uint8))[: int(size)].astype(bool)
 
 
-def _exact_floor_neg_log(rng: Any, scale: int, word: int) -> int:
-    """Exact ``floor(-scale * ln(W))`` for ``W`` uniform on ``[word, word + 1) / 2**64``.
+def _exact_floor_neg_log(rng: Any, scale: int, word: int, bits: int = 64) -> int:
+    """Exact ``floor(-scale * ln(W))`` for ``W`` uniform on ``[word, word + 1) / 2**bits``.
 
     Interval refinement: ``W`` is known to lie in ``[lo, hi)``; while ``-scale * ln`` of the two
     ends (computed in decimal arithmetic with a margin far above its rounding error) have
@@ -72,7 +72,7 @@ def _exact_floor_neg_log(rng: Any, scale: int, word: int) -> int:
     ``-scale * ln`` of an irrational-free dyadic never sits exactly on an integer (for
     ``k >= 1``, ``exp(-k / scale)`` is irrational), so the loop ends with probability 1.
     """
-    numerator, bits = word, 64
+    numerator = word
     digits = 60
     while True:
         with decimal.localcontext() as ctx:
@@ -94,37 +94,53 @@ def _exact_floor_neg_log(rng: Any, scale: int, word: int) -> int:
         digits += 20
 
 
-def geometric_floor_neg_log(rng: Any, scale: int, size: int) -> np.ndarray:
-    """Exact draws of ``X`` with ``P(X >= x) = exp(-x / scale)``, ``x = 0, 1, 2, ...``.
+def _floor_neg_log_where_sure(
+    words: np.ndarray, bits: int, scale: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``floor(-scale * ln W)`` for ``W`` in ``[w, w + 1) / 2**bits``, and where it is certain.
 
-    Inverse transform ``X = floor(-scale * ln W)``, ``W`` uniform on (0, 1), from one 64-bit word
-    per draw: the float computation has a rigorous error bound (input rounding, the 64-bit
-    truncation of ``W`` and a 16-ulp allowance for ``log``), and only when the result lies within
-    that bound of an integer is the draw finished exactly by :func:`_exact_floor_neg_log` on the
-    same word (interval refining, Haney et al. 2022). Either way the draw is the exact floor for
-    the sampled ``W``, so the distribution is exact.
+    The float result is certain when it is farther from an integer than its error bound:
+    ``scale * (2**-48 * (1 + |ln W|) + 4 / w) + 4 ulp``, covering the rounding of ``w`` to a
+    float, the unknown bits of ``W`` below ``2**-bits`` and a 16-ulp allowance for ``log``;
+    ``scale * |ln W| = t`` and ``4 ulp(t) <= 2**-50 t`` fold into one term.
     """
-    words = random_uint64(rng, size)
     wf = words.astype(np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.log(wf * 2.0**-64)
+        t = np.log(wf * 2.0**-bits)
         t *= -float(scale)
-        # |error of t| <= scale * (2**-48 * (1 + |ln W|) + 4 / w) + 4 ulp(t), with
-        # scale * |ln W| = t and 4 ulp(t) <= 2**-50 * t.
-        err = 4.0 * scale / wf
+        err = np.divide(4.0 * scale, wf)
         err += 2.0**-47 * (t + scale)
     x = np.floor(t)
     t -= x  # the fractional part, exact
     t -= 0.5
     np.abs(t, out=t)
-    unsure = t >= 0.5 - err  # also true for NaN-free inf/huge values via err >= 0.5
-    unsure |= words < np.uint64(1 << 20)
-    if not unsure.any():
-        return x.astype(np.int64)
-    x[unsure] = 0
+    err += t
+    sure = err < 0.5
+    sure &= words >= (1 << 16)
+    return x, sure
+
+
+def geometric_floor_neg_log(rng: Any, scale: int, size: int) -> np.ndarray:
+    """Exact draws of ``X`` with ``P(X >= x) = exp(-x / scale)``, ``x = 0, 1, 2, ...``.
+
+    Inverse transform ``X = floor(-scale * ln W)``, ``W`` uniform on (0, 1), refined lazily
+    (interval refining, Haney et al. 2022): a 32-bit prefix of ``W`` settles almost every draw
+    in floating point under a rigorous error bound; the few draws too close to an integer get
+    32 more bits and are checked again; any still undecided are finished exactly in decimal
+    arithmetic by :func:`_exact_floor_neg_log`. Each draw is the exact floor for its ``W``, so
+    the distribution is exact.
+    """
+    words = random_uint64(rng, (size + 1) // 2).view(np.uint32)[:size].astype(np.uint64)
+    x, sure = _floor_neg_log_where_sure(words, 32, scale)
     out = x.astype(np.int64)
-    for i in np.flatnonzero(unsure):
-        out[i] = _exact_floor_neg_log(rng, scale, int(words[i]))
+    todo = np.flatnonzero(~sure)
+    if todo.size:
+        low = random_uint64(rng, (todo.size + 1) // 2).view(np.uint32)[: todo.size]
+        words64 = (words[todo] << np.uint64(32)) | low.astype(np.uint64)
+        x64, sure64 = _floor_neg_log_where_sure(words64, 64, scale)
+        out[todo[sure64]] = x64[sure64]
+        for i, w in zip(todo[~sure64].tolist(), words64[~sure64].tolist(), strict=True):
+            out[i] = _exact_floor_neg_log(rng, scale, w, 64)
     return out
 
 
@@ -136,15 +152,12 @@ def discrete_laplace(rng: Any, scale: int, size: int) -> np.ndarray:
     Steinke 2020, Algorithm 2).
     """
     scale = int(scale)
-    out = np.empty(int(size), dtype=np.int64)
-    filled = 0
-    while filled < size:
-        need = size - filled
-        batch = need + 8
-        x = geometric_floor_neg_log(rng, scale, batch)
-        negative = random_bits(rng, batch)
-        valid = ~(negative & (x == 0))
-        z = np.where(negative, -x, x)[valid][:need]
-        out[filled : filled + z.size] = z
-        filled += z.size
+    out = geometric_floor_neg_log(rng, scale, size)
+    negative = random_bits(rng, size)
+    redo = np.flatnonzero(negative & (out == 0))
+    while redo.size:  # rare: P(|Z| = 0) is about 1 / scale
+        out[redo] = geometric_floor_neg_log(rng, scale, redo.size)
+        negative[redo] = random_bits(rng, redo.size)
+        redo = redo[negative[redo] & (out[redo] == 0)]
+    np.negative(out, out=out, where=negative)
     return out

@@ -118,24 +118,23 @@ class SecureLaplace(AccountedMechanism):
         _, delta_units, scale_units = self._grid()
         return float(Fraction(delta_units, scale_units)) if scale_units else 0.0
 
-    def _units(self, value: Any) -> tuple[np.ndarray, float]:
-        arr = as_real_array(value)
-        g = self._grid()[0]
-        units = arr / g  # exact: g is a power of two
-        if np.any(np.abs(units) >= _MAX_UNITS):
+    def _units(self, arr: np.ndarray, g: float) -> np.ndarray:
+        units = np.asarray(arr / g)  # exact: g is a power of two
+        if not (units.max(initial=0.0) < _MAX_UNITS and units.min(initial=0.0) > -_MAX_UNITS):
             raise ValueError(
                 f"value must satisfy |value| < {_MAX_UNITS * g:.6g} for epsilon={self.epsilon}, "
                 f"sensitivity={self.sensitivity} (grid step {g:.3g})"
             )
-        return np.rint(units), g
+        return np.rint(units, out=units)
 
     def bias(self, value: Any) -> Any:
         """Bias at ``value``: the snapping offset ``round(value / g) * g - value`` (noise is 0-mean)."""
         self._check_all(value)
         if self.sensitivity == 0 or math.isinf(self.epsilon):
             return np.zeros_like(as_real_array(value))[()]
-        units, g = self._units(value)
-        return (units * g - as_real_array(value))[()]
+        arr = as_real_array(value)
+        g = self._grid()[0]
+        return (self._units(arr, g) * g - arr)[()]
 
     def variance(self, value: Any) -> float:
         """Variance of the discrete Laplace noise, ``2 q / (1 - q)**2 * g**2``, ``q = exp(-1/s)``."""
@@ -158,8 +157,9 @@ class SecureLaplace(AccountedMechanism):
         if scale_units == 0:  # zero sensitivity or epsilon = inf: nothing to hide
             out = arr.copy()
         else:
-            units, g = self._units(arr)
-            noise = discrete_laplace(self._rng, scale_units, units.size).reshape(units.shape)
-            out = (units.astype(np.int64) + noise).astype(np.float64) * g
+            units = self._units(arr, g).astype(np.int64)
+            units += discrete_laplace(self._rng, scale_units, units.size).reshape(units.shape)
+            out = units.astype(np.float64)
+            out *= g
         accountant.spend(self.epsilon, self.delta)
         return float(out) if out.ndim == 0 else out

@@ -114,7 +114,9 @@ class MultiBit(AccountedMechanism):
     def _matrix(self, value: Any) -> np.ndarray:
         x = as_real_array(value)
         if x.ndim != 2 or 0 in x.shape:
-            raise ValueError(f"value must be a non-empty 2-D array (nodes x features), got {x.shape}")
+            raise ValueError(
+                f"value must be a non-empty 2-D array (nodes x features), got {x.shape}"
+            )
         if np.any(x < self.alpha) or np.any(x > self.beta):
             raise ValueError(
                 f"value must lie in [alpha, beta] = [{self.alpha}, {self.beta}]; "

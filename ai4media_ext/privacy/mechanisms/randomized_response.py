@@ -76,7 +76,9 @@ class GeneralizedRandomizedResponse(AccountedMechanism):
         if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
             raise TypeError(f"value must be integer labels, got dtype {y.dtype}")
         if y.size and (y.min() < 0 or y.max() >= self.k):
-            raise ValueError(f"value must hold labels in [0, {self.k - 1}]; got [{y.min()}, {y.max()}]")
+            raise ValueError(
+                f"value must hold labels in [0, {self.k - 1}]; got [{y.min()}, {y.max()}]"
+            )
         return y
 
     def randomise(self, value: Any) -> Any:
