@@ -164,19 +164,26 @@ class MultiBit(AccountedMechanism):
         accountant.spend(self.epsilon, self.delta)
         return out
 
-    def rectify(self, encoded: Any) -> np.ndarray:
-        """Unbiased estimate of the features from the encoded matrix (float64, same shape)."""
+    def rectify(self, encoded: Any, dtype: Any = np.float64) -> np.ndarray:
+        """Unbiased estimate of the features from the encoded matrix (same shape, ``dtype``)."""
         self._check_all(0.0)
-        x_star = as_real_array(encoded, "encoded")
+        x_star = np.asarray(encoded)
         if x_star.ndim != 2:
             raise ValueError(f"encoded must be a 2-D array, got shape {x_star.shape}")
-        if not np.all(np.isin(x_star, (-1.0, 0.0, 1.0))):
+        if not (
+            np.issubdtype(x_star.dtype, np.integer) or np.issubdtype(x_star.dtype, np.floating)
+        ):
+            raise TypeError(f"encoded must be numeric, got dtype {x_star.dtype}")
+        if not np.all((x_star == -1) | (x_star == 0) | (x_star == 1)):
             raise ValueError("encoded must only hold -1, 0 and 1 (the output of randomise)")
         d = x_star.shape[1]
         m = self.sampled_features(d)
         e = math.exp(self.epsilon / m)
         factor = d * (self.beta - self.alpha) / (2.0 * m) * (e + 1.0) / (e - 1.0)
-        return factor * x_star + (self.alpha + self.beta) / 2.0
+        out = x_star.astype(dtype)
+        out *= factor
+        out += (self.alpha + self.beta) / 2.0
+        return out
 
     def bias(self, value: Any) -> float:
         """The rectified estimate is unbiased: 0."""
