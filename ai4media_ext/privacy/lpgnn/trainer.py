@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+
 import torch
 import torch.nn.functional as F
 from torch_geometric.data import Data

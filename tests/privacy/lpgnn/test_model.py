@@ -6,8 +6,8 @@ import torch_geometric.transforms as T
 from torch_geometric.utils import to_torch_csr_tensor
 
 from ai4media_ext.data import load_cora, load_karate_club
-from ai4media_ext.experiments.lpgnn import LPGNNExperiment, key, run_lpgnn
 from ai4media_ext.experiments import run_experiments
+from ai4media_ext.experiments.lpgnn import LPGNNExperiment, key, run_lpgnn
 from ai4media_ext.privacy.lpgnn import LPGNN, FeaturePerturbation, LabelPerturbation, LPGNNTrainer
 
 
