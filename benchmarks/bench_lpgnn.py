@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import resource
 import subprocess
 import sys
@@ -74,8 +73,8 @@ def main() -> None:
     out["peak_memory_ratio_lpgnn_vs_plain"] = (
         out["lpgnn"]["peak_rss_mb"] / out["plain"]["peak_rss_mb"]
     )
-    out["note"] = "same process tree, same machine; epochs=%d" % args.epochs
-    print(json.dumps(out, indent=2, default=lambda v: v if math.isfinite(v) else str(v)))
+    out["note"] = f"same process tree, same machine; epochs={args.epochs}"
+    print(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":
