@@ -102,13 +102,26 @@ class LPGNN(torch.nn.Module):
 
     def forward(self, x: Tensor, edge_index: Adj) -> Tensor:
         """Class logits. Pass ``edge_index`` (COO, cheapest per epoch) or a sparse adjacency."""
+        h = self._hidden(x, edge_index)
+        return self.conv2(self.dropout(h), edge_index)
+
+    def forward_train_eval(self, x: Tensor, edge_index: Adj) -> tuple[Tensor, Tensor]:
+        """Training-mode logits and, without gradient, eval-mode logits from one pass.
+
+        Dropout acts only after the first layer, so both share the (costly) first layer.
+        """
+        h = self._hidden(x, edge_index)
+        train = self.conv2(self.dropout(h), edge_index)
+        with torch.no_grad():
+            evaluated = self.conv2(h.detach(), edge_index)
+        return train, evaluated
+
+    def _hidden(self, x: Tensor, edge_index: Adj) -> Tensor:
         if self.x_prop._cached_x is None:
             x = self.x_prop(x, self._csr(edge_index, x.size(0)))
         else:
             x = self.x_prop._cached_x
-        x = F.selu(self._first_layer(x, edge_index))
-        x = self.dropout(x)
-        return self.conv2(x, edge_index)
+        return F.selu(self._first_layer(x, edge_index))
 
     def _first_layer(self, x: Tensor, edge_index: Adj) -> Tensor:
         if self.backbone != "sage":

@@ -111,6 +111,13 @@ class MultiBit(AccountedMechanism):
             raise ValueError(f"m={self.m} exceeds the number of features d={d}")
         return int(self.m)
 
+    def _rectifier(self, d: int) -> tuple[int, float, float]:
+        """``(m, scale, offset)`` of the rectifier ``x' = scale * x* + offset`` for d features."""
+        m = self.sampled_features(d)
+        e = math.exp(self.epsilon / m)
+        scale = d * (self.beta - self.alpha) / (2.0 * m) * (e + 1.0) / (e - 1.0)
+        return m, scale, (self.alpha + self.beta) / 2.0
+
     def _matrix(self, value: Any) -> np.ndarray:
         x = as_real_array(value)
         if x.ndim != 2 or 0 in x.shape:
@@ -176,13 +183,10 @@ class MultiBit(AccountedMechanism):
             raise TypeError(f"encoded must be numeric, got dtype {x_star.dtype}")
         if not np.all((x_star == -1) | (x_star == 0) | (x_star == 1)):
             raise ValueError("encoded must only hold -1, 0 and 1 (the output of randomise)")
-        d = x_star.shape[1]
-        m = self.sampled_features(d)
-        e = math.exp(self.epsilon / m)
-        factor = d * (self.beta - self.alpha) / (2.0 * m) * (e + 1.0) / (e - 1.0)
+        _, scale, offset = self._rectifier(x_star.shape[1])
         out = x_star.astype(dtype)
-        out *= factor
-        out += (self.alpha + self.beta) / 2.0
+        out *= scale
+        out += offset
         return out
 
     def bias(self, value: Any) -> float:
@@ -195,11 +199,7 @@ class MultiBit(AccountedMechanism):
         self._check_all(value)
         x = self._matrix(value)
         d = x.shape[1]
-        m = self.sampled_features(d)
-        e = math.exp(self.epsilon / m)
-        factor = d * (self.beta - self.alpha) / (2.0 * m) * (e + 1.0) / (e - 1.0)
-        mid = (self.alpha + self.beta) / 2.0
-        # E[x'^2] = (m/d) * (factor**2 + mid**2) + (1 - m/d) * mid**2 + 2*mid*(x-mid)...; use
-        # Var = E[x'^2] - x^2 with E[x'] = x.
-        second = (m / d) * factor**2 + mid**2 + 2.0 * mid * (x - mid)
-        return second - x**2
+        m, scale, mid = self._rectifier(d)
+        # x' = scale * x* + mid with E[x*] = (x - mid) / scale and E[x*^2] = m / d, so
+        # Var(x') = scale**2 * m / d - (x - mid)**2.
+        return scale**2 * m / d - (x - mid) ** 2

@@ -97,3 +97,19 @@ def test_cora_private_features_beat_one_hot_degree(data_root):
                 for s in (0, 1)]  # fmt: skip
     assert sum(private) / 2 > sum(baseline) / 2 + 0.05
     assert sum(private) / 2 > 0.7
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "dataset, published", [("cora", 69.3), ("facebook", 84.9)]
+)  # fmt: skip
+def test_published_accuracy_graphsage_eps1(data_root, dataset, published):
+    """Full-size check (about 10 min on Facebook on 2 cores): GraphSAGE at eps_x = eps_y = 1
+    within 3 points of the paper, and Drop well above plain cross-entropy."""
+    from ai4media_ext.experiments.lpgnn import load_graph
+
+    graph = load_graph(dataset, data_root)
+    drop = [run_lpgnn(graph, dataset, "sage", 1.0, 1.0, seed=s, epochs=500) for s in range(3)]
+    ce = run_lpgnn(graph, dataset, "sage", 1.0, 1.0, seed=0, epochs=500, plain_ce=True)
+    assert abs(100 * sum(drop) / 3 - published) <= 3.0
+    assert 100 * sum(drop) / 3 > 100 * ce + 10
