@@ -77,7 +77,7 @@ class DPFloatAttack(Experiment):
                 results[f"flag_rate_input1_{tag}"] = score.rate_1
                 results[f"epsilon_lower_bound_{tag}"] = score.epsilon_lower_bound
 
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+        fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), sharey=True)
         width = 0.8 / len(MECHANISMS)
         for ax, attack in zip(axes, ATTACKS, strict=True):
             for j, mech in enumerate(MECHANISMS):
@@ -94,8 +94,9 @@ class DPFloatAttack(Experiment):
             ax.set_xticks(np.arange(len(EPSILONS)) + 0.4 - width / 2)
             ax.set_xticklabels([f"eps={e:g}" for e in EPSILONS])
             ax.set_yscale("symlog", linthresh=0.1)
-            ax.set_title(f"{attack} attack: privacy loss proven (95% lower bound)")
-        axes[0].set_ylabel("empirical epsilon lower bound")
-        axes[1].legend(fontsize=8)
+            ax.set_title(f"{attack} attack")
+        axes[0].set_ylabel("privacy loss proven (95% lower bound)")
+        axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        fig.suptitle(f"Empirical epsilon vs declared epsilon, {n:,} draws per input")
         save_figure(fig, ctx.out_dir / "float_attacks.png")
         return results

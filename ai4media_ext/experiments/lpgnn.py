@@ -192,6 +192,10 @@ class LPGNNExperiment(Experiment):
                     err = [results[key(dataset, model, x, ey) + "_ci95"] for x in xs]
                     ax.errorbar(pos, ys, yerr=err, marker="o", capsize=3,
                                 label=f"eps_y={_tag(ey)}")  # fmt: skip
+                ce = key(dataset, model, 1.0, 1.0) + "_ce"
+                if ce in results:
+                    ax.plot([EPS_X.index(1.0)], [results[ce]], "kx", ms=9,
+                            label="cross-entropy, eps_y=1")  # fmt: skip
                 ax.set_xticks(range(len(EPS_X)))
                 ax.set_xticklabels([_tag(e) for e in EPS_X])
                 ax.set_xlabel("eps_x")
