@@ -50,7 +50,7 @@ def least_squares(a: Tensor, y: Tensor, ridge: float = 0.0) -> tuple[Tensor, Ten
     """Least squares with an unpenalised intercept: ``(coefficients, intercept)``.
 
     ``ridge = 0`` is ordinary least squares (minimum-norm solution when the activations are
-    rank deficient); ``ridge > 0`` adds ``ridge * mean(diag(A_c^T A_c)) * I`` to the normal
+    rank deficient, singular values below ``1e-6`` of the largest treated as zero); ``ridge > 0`` adds ``ridge * mean(diag(A_c^T A_c)) * I`` to the normal
     equations of the centred activations ``A_c`` — a scale-free ridge penalty.
     """
     a_mean, y_mean = a.mean(dim=0), y.mean()
@@ -60,7 +60,9 @@ def least_squares(a: Tensor, y: Tensor, ridge: float = 0.0) -> tuple[Tensor, Ten
         penalty = ridge * gram.diagonal().mean().clamp_min(1e-12)
         coef = torch.linalg.solve(gram + penalty * torch.eye(len(gram), dtype=a.dtype), ac.T @ yc)
     else:
-        coef = torch.linalg.lstsq(ac, yc[:, None], driver="gelsd").solution[:, 0]
+        # Activations come from float32 models: directions with singular values below float32
+        # resolution are rounding noise, not signal.
+        coef = torch.linalg.lstsq(ac, yc[:, None], rcond=1e-6, driver="gelsd").solution[:, 0]
     return coef, y_mean - a_mean @ coef
 
 
