@@ -143,7 +143,6 @@ class LPGNNExperiment(Experiment):
         }
         jobs = [(d, *r, False) for d in datasets for r in runs]
         jobs += [(d, "sage", 1.0, 1.0, True) for d in datasets]  # plain cross-entropy ablation
-        curves: dict[str, dict[str, float]] = {}
         graphs = {}
         with tqdm(total=len(jobs) * repeats, desc=self.name, unit="run") as bar:
             for dataset, model, ex, ey, ce in jobs:
@@ -169,7 +168,6 @@ class LPGNNExperiment(Experiment):
                 k = key(dataset, model, ex, ey) + ("_ce" if ce else "")
                 results[k] = float(np.mean(accs))
                 results[k + "_ci95"] = bootstrap_ci(np.asarray(accs), seed=ctx.seed)
-                curves[k] = results[k]
         self._plot(ctx, datasets, runs, results)
         return results
 

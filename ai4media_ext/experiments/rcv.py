@@ -153,15 +153,14 @@ class RCVExperiment(Experiment):
                     sub = torch.from_numpy(rng.permutation(len(y))[: int(0.8 * len(y))])
                     fits = {}
                     for layer in layers if rep == 0 else [analysis]:
-                        rcv.random_state = ctx.seed + rep
                         a = acts[layer]
                         if kind == "random":
                             v = torch.from_numpy(rng.standard_normal(a.shape[1]))
                             v = v / v.norm()
-                            fit = rcv._fit((a @ v)[:, None], target)
+                            fit = rcv.fit_direction((a @ v)[:, None], target, ctx.seed + rep)
                             fit["direction"] = v
                         else:
-                            fit = rcv._fit(a[sub], target[sub])
+                            fit = rcv.fit_direction(a[sub], target[sub], ctx.seed + rep)
                         fits[layer] = fit
                         if rep == 0:
                             prefix = "" if kind == "concept" else f"{kind}_"

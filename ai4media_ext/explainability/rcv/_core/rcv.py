@@ -139,11 +139,17 @@ class RCV(ConceptInterpreter):
             acts = [_pool(extractor.attribute(batch)).double() for batch in batches]
         return torch.cat(acts)
 
-    def _fit(self, a: Tensor, y: Tensor) -> dict[str, Tensor]:
+    def fit_direction(
+        self, a: Tensor, y: Tensor, random_state: int | None = None
+    ) -> dict[str, Tensor]:
+        """Regress measures ``y`` (N,) on activations ``a`` (N, F): the unit RCV, the
+        coefficients and intercept of the fit on all examples, and the k-fold held-out
+        :math:`R^2` (folds shuffled with ``random_state``, default the interpreter's)."""
         n = len(y)
         if n < 2 * self.n_splits:
             raise ValueError(f"need at least {2 * self.n_splits} concept examples, got {n}")
-        order = torch.from_numpy(np.random.default_rng(self.random_state).permutation(n))
+        seed = self.random_state if random_state is None else random_state
+        order = torch.from_numpy(np.random.default_rng(seed).permutation(n))
         folds = torch.tensor_split(order, self.n_splits)
         r2 = []
         for k, test in enumerate(folds):
@@ -176,7 +182,7 @@ class RCV(ConceptInterpreter):
                         f"concept {concept.name!r}: {len(concept.measures)} measures for "
                         f"{len(a)} examples"
                     )
-                self.rcvs[(concept.identifier, layer)] = self._fit(a, concept.measures)
+                self.rcvs[(concept.identifier, layer)] = self.fit_direction(a, concept.measures)
         return self.rcvs
 
     def layer_gradients(
