@@ -55,8 +55,9 @@ class AccountedMechanism(DPMechanism):
         return float(sensitivity)
 
 
-def as_real_array(value: Any, name: str = "value") -> np.ndarray:
-    """A float64 copy-free view of a real scalar or array; TypeError/ValueError naming ``name``."""
+def as_real_array(value: Any, name: str = "value", keep_float: bool = False) -> np.ndarray:
+    """A real scalar or array as a float array (float64, or the input's own float dtype with
+    ``keep_float``), copied only when the dtype changes; TypeError/ValueError naming ``name``."""
     if isinstance(value, bool | np.bool_):
         raise TypeError(f"{name} must be real numbers, got bool")
     if isinstance(value, numbers.Real):
@@ -70,7 +71,8 @@ def as_real_array(value: Any, name: str = "value") -> np.ndarray:
                 f"{name} must be a real number or an array of reals, got dtype {arr.dtype} "
                 f"({type(value).__name__})"
             )
-        arr = arr.astype(np.float64, copy=False)
+        if not (keep_float and np.issubdtype(arr.dtype, np.floating)):
+            arr = arr.astype(np.float64, copy=False)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite (no NaN or inf)")
     return arr

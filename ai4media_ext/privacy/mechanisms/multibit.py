@@ -119,7 +119,8 @@ class MultiBit(AccountedMechanism):
         return m, scale, (self.alpha + self.beta) / 2.0
 
     def _matrix(self, value: Any) -> np.ndarray:
-        x = as_real_array(value)
+        # float32 features stay float32: only the sampled entries are ever computed with.
+        x = as_real_array(value, keep_float=True)
         if x.ndim != 2 or 0 in x.shape:
             raise ValueError(
                 f"value must be a non-empty 2-D array (nodes x features), got {x.shape}"
@@ -164,7 +165,7 @@ class MultiBit(AccountedMechanism):
         accountant = self._accountant()
         e = math.exp(self.epsilon / m)
         mask = self._sample_mask(n, d, m)
-        scaled = (x[mask] - self.alpha) / (self.beta - self.alpha)
+        scaled = (x[mask].astype(np.float64) - self.alpha) / (self.beta - self.alpha)
         p = 1.0 / (e + 1.0) + scaled * (e - 1.0) / (e + 1.0)
         out = np.zeros((n, d), dtype=np.int8)
         out[mask] = np.where(bernoulli(self._rng, p), 1, -1)
@@ -197,7 +198,7 @@ class MultiBit(AccountedMechanism):
     def variance(self, value: Any) -> np.ndarray:
         """Per-entry variance of the rectified estimate at feature matrix ``value``."""
         self._check_all(value)
-        x = self._matrix(value)
+        x = self._matrix(value).astype(np.float64, copy=False)
         d = x.shape[1]
         m, scale, mid = self._rectifier(d)
         # x' = scale * x* + mid with E[x*] = (x - mid) / scale and E[x*^2] = m / d, so
