@@ -77,7 +77,9 @@ class RCVExperiment(Experiment):
             return "digits", images[tr], y[tr], images[te], y[te], names
         x_tr, y_tr = loaders.load_cifar10("train", ctx.data_root)
         x_te, y_te = loaders.load_cifar10("test", ctx.data_root)
-        return "cifar10", x_tr, y_tr, x_te, y_te, list(loaders.CIFAR10_CLASSES)
+        # the zips are ordered by class: shuffle so that every split holds every class
+        order = np.random.default_rng(ctx.seed).permutation(len(y_te))
+        return "cifar10", x_tr, y_tr, x_te[order], y_te[order], list(loaders.CIFAR10_CLASSES)
 
     @staticmethod
     def _concepts(dataset: str, images: np.ndarray) -> dict[str, np.ndarray]:
@@ -138,6 +140,8 @@ class RCVExperiment(Experiment):
         grads = {}
         for k in range(10):
             inputs = to_tensor(rest_x[rest_y == k][:per_class])
+            if len(inputs) == 0:
+                raise ValueError(f"no held-out test images of class {class_names[k]!r}")
             grads[k] = rcv.layer_gradients(inputs, analysis, target=k)
 
         kinds = ("concept", "shuffled", "random")
