@@ -85,6 +85,21 @@ def test_colour_measures_known_values():
     assert M.hue_share(mixed, "orange", mask=half)[0] == 1.0
 
 
+def test_color_statistics_whole_and_masked(cifar):
+    from skimage.color import rgb2hsv
+
+    stats = M.color_statistics(cifar)
+    np.testing.assert_allclose(stats["red_mean"], cifar[..., 0].mean(axis=(1, 2)))
+    np.testing.assert_allclose(stats["blue_std"], cifar[..., 2].std(axis=(1, 2)), atol=1e-9)
+    hsv = rgb2hsv(cifar[0])
+    assert stats["saturation_mean"][0] == pytest.approx(hsv[..., 1].mean())
+    masks = M.otsu_masks(cifar)
+    masked = M.color_statistics(cifar, mask=masks)
+    assert masked["green_mean"][0] == pytest.approx(cifar[0][masks[0]][:, 1].mean())
+    reg = M.region(masks)
+    np.testing.assert_allclose(reg["scale"], masks.mean(axis=(1, 2)))
+
+
 def test_real_photo_colour():
     coffee = skdata.coffee()[None]
     assert 0 < M.hue_share(coffee, "orange")[0] < 1

@@ -152,6 +152,30 @@ def colorfulness(images: Any) -> np.ndarray:
     return std + 0.3 * mean
 
 
+def color_statistics(images: Any, mask: Any = None) -> dict[str, np.ndarray]:
+    """First-order colour statistics per image: mean and standard deviation of R, G, B (0-255)
+    and of HSV hue, saturation and value (0-1), over the whole image or the masked pixels."""
+    from skimage.color import rgb2hsv
+
+    rgb = _rgb(images)
+    channels = np.concatenate([rgb, rgb2hsv(rgb / 255.0, channel_axis=-1)], axis=-1)
+    if mask is None:
+        weight = np.ones(rgb.shape[:3])
+    else:
+        weight = _batch(mask, 3, "mask").astype(float)
+        if weight.shape != rgb.shape[:3]:
+            raise ValueError(f"mask shape {weight.shape} must equal image shape {rgb.shape[:3]}")
+    count = weight.sum(axis=(1, 2))[:, None]
+    safe = np.where(count > 0, count, 1.0)
+    mean = np.einsum("nhw,nhwc->nc", weight, channels) / safe
+    var = np.einsum("nhw,nhwc->nc", weight, channels**2) / safe - mean**2
+    std = np.sqrt(np.clip(var, 0, None))
+    out = {}
+    for c, name in enumerate(("red", "green", "blue", "hue", "saturation", "value")):
+        out[f"{name}_mean"], out[f"{name}_std"] = mean[:, c], std[:, c]
+    return out
+
+
 def hue_share(images: Any, colour: str, mask: Any = None) -> np.ndarray:
     """Share of (masked) pixels whose HSV colour falls in rcvtool's range for ``colour``.
 
@@ -196,7 +220,8 @@ def otsu_masks(images: Any) -> np.ndarray:
 
 def region(masks: Any) -> dict[str, np.ndarray]:
     """Area, perimeter and eccentricity of the foreground of each mask, as ``regionprops`` of
-    the whole foreground treated as one region (``perimeter`` with 4-connectivity)."""
+    the whole foreground treated as one region (``perimeter`` with 4-connectivity), and its
+    scale: the share of the image it covers."""
     m = _batch(masks, 3, "masks").astype(bool)
     n, h, w = m.shape
     area = m.sum(axis=(1, 2)).astype(float)
@@ -213,7 +238,12 @@ def region(masks: Any) -> dict[str, np.ndarray]:
     l1 = (mu20 + mu02) / 2 + common
     l2 = (mu20 + mu02) / 2 - common
     ecc = np.sqrt(np.clip(1 - np.divide(l2, l1, out=np.ones_like(l1), where=l1 > 0), 0, 1))
-    return {"area": area, "perimeter": _perimeter(m), "eccentricity": np.where(area > 0, ecc, 0)}
+    return {
+        "area": area,
+        "perimeter": _perimeter(m),
+        "eccentricity": np.where(area > 0, ecc, 0),
+        "scale": area / (h * w),
+    }
 
 
 def _perimeter(m: np.ndarray) -> np.ndarray:
