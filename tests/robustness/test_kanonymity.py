@@ -1,0 +1,89 @@
+"""K-A3 as an ART evasion attack: conformance, grouping, clip values, an end-to-end run."""
+
+import numpy as np
+import pytest
+import torch
+from art.attacks.evasion import FastGradientMethod
+from art.estimators.classification import PyTorchClassifier, SklearnClassifier
+from art.exceptions import EstimatorError
+from sklearn.linear_model import LogisticRegression
+from torch import nn
+
+from ai4media_ext.data import load_digits
+from ai4media_ext.robustness.kanonymity import KAnonymityAttack
+from ai4media_ext.robustness.metrics import rank_pmf, true_label_ranks
+
+
+@pytest.fixture(scope="module")
+def digits_classifier():
+    torch.manual_seed(0)
+    x, y = load_digits()
+    x = (x / 16.0).astype(np.float32)[:, None]
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 64, 10)
+    )
+    clf = PyTorchClassifier(
+        model,
+        loss=nn.CrossEntropyLoss(),
+        optimizer=torch.optim.Adam(model.parameters(), 1e-2),
+        input_shape=(1, 8, 8),
+        nb_classes=10,
+        clip_values=(0.0, 1.0),
+    )
+    clf.fit(x[:1500], y[:1500], nb_epochs=8, batch_size=64, verbose=False)
+    return clf, x[1500:], y[1500:]
+
+
+def test_art_conformance(digits_classifier):
+    clf, _, _ = digits_classifier
+    atk = KAnonymityAttack(clf, k=3, verbose=False)
+    assert repr(atk).startswith("KAnonymityAttack(")
+    atk.set_params(max_iter=10)
+    assert atk.max_iter == 10
+    with pytest.raises(ValueError, match="cannot be set"):
+        atk.set_params(eps=0.1)
+    sk = SklearnClassifier(LogisticRegression().fit(np.eye(4), [0, 1, 2, 3]))
+    with pytest.raises(EstimatorError):
+        KAnonymityAttack(sk)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error",
+    [
+        ({"k": 0}, ValueError),
+        ({"k": 10}, ValueError),
+        ({"k": 2.5}, TypeError),
+        ({"max_iter": 0}, ValueError),
+        ({"learning_rate": 0.0}, ValueError),
+        ({"similarity_weight": -1.0}, ValueError),
+    ],
+)
+def test_bad_parameters(digits_classifier, kwargs, error):
+    with pytest.raises(error):
+        KAnonymityAttack(digits_classifier[0], **kwargs)
+
+
+@pytest.mark.parametrize("n, k", [(100, 5), (101, 5), (9, 9), (30, 1)])
+def test_grouping_spreads_ranks_evenly(digits_classifier, n, k):
+    ranks = KAnonymityAttack(digits_classifier[0], k=k, random_state=0).target_ranks(n)
+    counts = np.bincount(ranks, minlength=k + 2)[2:]
+    assert counts.sum() == n and len(counts) == k
+    assert counts.max() - counts.min() <= 1  # K groups of N/K
+
+
+def test_end_to_end_on_real_digits(digits_classifier):
+    clf, x, y = digits_classifier
+    x, y = x[:60], y[:60]
+    keep = x.copy()
+    atk = KAnonymityAttack(
+        clf, k=3, max_iter=150, learning_rate=0.05, random_state=0, verbose=False
+    )
+    x_adv = atk.generate(x, y)
+    assert np.array_equal(x, keep)  # the caller's array is untouched
+    assert x_adv.shape == x.shape and x_adv.min() >= 0.0 and x_adv.max() <= 1.0
+    reached = true_label_ranks(clf, x_adv, y) >= atk.target_ranks(len(x))
+    assert reached.mean() >= 0.9
+    pmf = rank_pmf(clf, x_adv, y)
+    assert pmf[0] <= 0.1 and pmf[1:4].min() > 0.15  # spread over ranks 2..4
+    # the examples are ordinary numpy inputs for any ART attack or estimator
+    assert FastGradientMethod(clf, eps=0.01).generate(x_adv).shape == x.shape
