@@ -87,3 +87,25 @@ def test_end_to_end_on_real_digits(digits_classifier):
     assert pmf[0] <= 0.1 and pmf[1:4].min() > 0.15  # spread over ranks 2..4
     # the examples are ordinary numpy inputs for any ART attack or estimator
     assert FastGradientMethod(clf, eps=0.01).generate(x_adv).shape == x.shape
+
+
+def test_kanonymity_experiment_embedded(tmp_path):
+    import json
+
+    from ai4media_ext.experiments import run_experiments
+    from ai4media_ext.experiments.kanonymity import METHODS, KAnonymityExperiment
+
+    (path,) = run_experiments([KAnonymityExperiment()], tmp_path, quick=True)
+    res = json.loads(path.read_text())
+    for method in METHODS:
+        for metric in ("pmf_max_tail", "success", "l2", "ssim"):
+            assert f"digits_{method}_{metric}" in res
+    # DeepFool / C&W put the true label second almost always: far above 1/K
+    assert res["digits_deepfool_pmf_max_tail"] > 0.5 and res["digits_cw_pmf_max_tail"] > 0.5
+    # K-A3 spreads it: the largest tail position shrinks as K grows
+    assert (
+        res["digits_ka9_pmf_max_tail"]
+        < res["digits_ka5_pmf_max_tail"]
+        < res["digits_ka1_pmf_max_tail"]
+    )
+    assert (tmp_path / "kanonymity" / "rank_pmf.png").exists()
