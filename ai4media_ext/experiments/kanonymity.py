@@ -92,9 +92,9 @@ class KAnonymityExperiment(Experiment):
             clf = art_classifier(model, x_tr.shape[1:], ctx.device)
             epochs = 5 if name != "cifar10" else 15
             clf.fit(x_tr, y_tr, nb_epochs=epochs, batch_size=64, verbose=False)
-            acc = float((clf.predict(x_te).argmax(1) == y_te).mean())
-            results[f"{name}_clean_accuracy"] = acc
-            correct = np.flatnonzero(clf.predict(x_te).argmax(1) == y_te)[:n]
+            hit = clf.predict(x_te).argmax(1) == y_te
+            results[f"{name}_clean_accuracy"] = float(hit.mean())
+            correct = np.flatnonzero(hit)[:n]
             xs, ys = x_te[correct], y_te[correct]
             attacks = {
                 "deepfool": DeepFool(clf, verbose=False),

@@ -130,9 +130,9 @@ class SecureLaplace(AccountedMechanism):
     def bias(self, value: Any) -> Any:
         """Bias at ``value``: the snapping offset ``round(value / g) * g - value`` (noise is 0-mean)."""
         self._check_all(value)
-        if self.sensitivity == 0 or math.isinf(self.epsilon):
-            return np.zeros_like(as_real_array(value))[()]
         arr = as_real_array(value)
+        if self.sensitivity == 0 or math.isinf(self.epsilon):
+            return np.zeros_like(arr)[()]
         g = self._grid()[0]
         return (self._units(arr, g) * g - arr)[()]
 
