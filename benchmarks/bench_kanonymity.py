@@ -35,7 +35,7 @@ def main() -> None:
     xs, ys = x_te[: args.n], y_te[: args.n]
 
     start = time.perf_counter()
-    KAnonymityAttack(clf, k=5, max_iter=200, learning_rate=0.05, verbose=False).generate(xs, ys)
+    KAnonymityAttack(clf, k=5, max_iter=200, learning_rate=0.01, verbose=False).generate(xs, ys)
     t_ka = (time.perf_counter() - start) / len(xs)
     start = time.perf_counter()
     CarliniL2Method(clf, verbose=False).generate(xs)

@@ -82,7 +82,7 @@ class KAnonymityExperiment(Experiment):
         from ..robustness.metrics import rank_pmf
         from .rcv import small_cnn
 
-        n = 50 if ctx.quick else 500
+        n = 50 if ctx.quick else 300
         results: dict[str, Any] = {"n_samples": n}
         pmfs: dict[tuple[str, str], np.ndarray] = {}
         for name, x_tr, y_tr, x_te, y_te in self._datasets(ctx):
@@ -102,7 +102,7 @@ class KAnonymityExperiment(Experiment):
             }
             for k in (1, 5, 9):
                 attacks[f"ka{k}"] = KAnonymityAttack(
-                    clf, k=k, max_iter=200 if ctx.quick else 500, learning_rate=0.05,
+                    clf, k=k, max_iter=200 if ctx.quick else 500, learning_rate=0.01,
                     random_state=ctx.seed, verbose=False,
                 )  # fmt: skip
             for method, attack in tqdm(attacks.items(), desc=f"{self.name}: {name}", unit="attack"):

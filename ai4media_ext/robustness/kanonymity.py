@@ -25,17 +25,21 @@ class KAnonymityAttack(EvasionAttack):
 
     The samples are split at random into K groups of N/K. For a sample of group
     :math:`g \in \{0, \dots, K-1\}` the attack drives the true label :math:`y` out of the top
-    :math:`g + 1` positions of the output ranking: the :math:`g + 1` labels ranked highest
-    after :math:`y` (:math:`r_x(2), \dots, r_x(g+2)`, re-read from the current ranking at every
-    step) must all score above :math:`y`. Over the whole set the rank of the true label is then spread
+    :math:`g + 1` positions of the output ranking to exactly position :math:`g + 2`: the
+    :math:`g + 1` labels ranked highest after :math:`y` (:math:`r_x(2), \dots, r_x(g+2)`, re-read
+    from the current ranking at every step) must all score above :math:`y`, and every other label
+    below it (without this second condition a step may overshoot, which skews the rank
+    distribution towards the far positions). Over the whole set the rank of the true label is then spread
     uniformly over positions 2..K+1, so an observer of the ranking learns the identity only
     with probability 1/K, and every sample is misclassified. Each sample minimises
 
     .. math:: \|p\|_2 + \lambda_s \left(1 - \text{CW-SSIM}(x, x + p)\right)
-              + \lambda_c \sum_{i=2}^{g+2} \max\left(0, Z_y(x+p) - Z_{r_x(i)}(x+p) + \kappa\right)
+              + \lambda_c \Big[\sum_{i=2}^{g+2} \max\left(0, Z_y - Z_{r_x(i)} + \kappa\right)
+              + \sum_{i>g+2} \max\left(0, Z_{r_x(i)} - Z_y + \kappa\right)\Big]
 
-    (objective (13): perturbation energy, visual dissimilarity by complex-wavelet SSIM, and a
-    Carlini–Wagner-style margin loss per label that must overtake :math:`y`) with Adam, and
+    (objective (13), :math:`Z = Z(x + p)` the logits: perturbation energy, visual dissimilarity by
+    complex-wavelet SSIM, and a Carlini–Wagner-style margin loss per label that must overtake, or
+    stay behind, :math:`y`) with Adam, and
     stops as soon as its ranking constraint holds. :math:`\lambda_c` starts at
     ``classification_weight`` and doubles every ``max_iter / 6`` steps for unfinished samples
     (in place of Carlini–Wagner's binary search over the constant).
@@ -178,16 +182,22 @@ class KAnonymityAttack(EvasionAttack):
             if clip is not None:
                 x_adv = x_adv.clamp(lo, hi)
             logits, _ = est._predict_framework(x_adv)
+            true_score = logits.gather(1, y[:, None])
             with torch.no_grad():
-                true_score = logits.gather(1, y[:, None])
                 rank = (logits > true_score).sum(dim=1) + 1
-                done = active & (rank >= target)
+                done = active & (rank == target)
                 result[done] = x_adv[done].detach()
                 active &= ~done
                 result[active] = x_adv[active].detach()  # best effort for the unfinished
             if not active.any():
                 break
-            margin = (true_score - logits + self.confidence).clamp_min(0) * overtaking(logits)
+            ahead = overtaking(logits)
+            # labels that must overtake y, and (so that y lands exactly at its target rank
+            # instead of overshooting it) every other label must stay behind y
+            behind = ~ahead & (positions != y[:, None])
+            gap = true_score - logits
+            margin = (gap + self.confidence).clamp_min(0) * ahead
+            margin = margin + (self.confidence - gap).clamp_min(0) * behind
             loss = (x_adv - x0).flatten(1).norm(dim=1) + weight * margin.sum(1)
             if image and self.similarity_weight > 0:
                 loss = loss + self.similarity_weight * (1 - cw_ssim(x0, x_adv))
