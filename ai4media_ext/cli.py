@@ -74,6 +74,20 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
             print("error: --device cuda requested but no CUDA device is available", file=sys.stderr)
             return 2
     experiments = [registry.load("ai4media_ext.experiments", n)() for n in names]
+    if data_root is None:
+        needing = [e.name for e in experiments if e.needs_data]
+        if args.experiments and needing:
+            print(
+                f"error: {', '.join(needing)} need(s) the offline data: pass --data-root or set "
+                "AI4MEDIA_EXT_DATA",
+                file=sys.stderr,
+            )
+            return 2
+        for name in needing:
+            print(
+                f"note: skipping {name}: it needs the offline data (--data-root)", file=sys.stderr
+            )
+        experiments = [e for e in experiments if not e.needs_data]
     written = run_experiments(
         experiments,
         Path(args.out),

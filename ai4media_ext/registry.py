@@ -62,6 +62,10 @@ GROUPS: dict[str, HostBase] = {
     "ai4media_ext.diffprivlib.mechanisms": HostBase("diffprivlib.mechanisms", "DPMechanism", "dp"),
     "ai4media_ext.aif360.explainers": HostBase("aif360.explainers", "Explainer", "aif360"),
     "ai4media_ext.aif360.metrics": HostBase("aif360.metrics", "Metric", "aif360"),
+    # AIF360 has no report base class (toolkit_conformance §3.2): reports subclass ours
+    "ai4media_ext.aif360.reports": HostBase(
+        "ai4media_ext.fairness.report", "FairnessReport", "aif360"
+    ),
     "ai4media_ext.flwr.strategies": HostBase("flwr.serverapp.strategy", "Strategy", "fl"),
     "ai4media_ext.pyg.layers": HostBase("torch_geometric.nn.conv", "MessagePassing", "gnn"),
     "ai4media_ext.pyg.transforms": HostBase("torch_geometric.transforms", "BaseTransform", "gnn"),

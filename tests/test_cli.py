@@ -73,3 +73,9 @@ def test_import_is_light():
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_reproduce_without_data_skips_or_refuses_data_experiments(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("AI4MEDIA_EXT_DATA", raising=False)
+    assert main(["reproduce", "fairness-report", "--quick", "--out", str(tmp_path)]) == 2
+    assert "fairness-report need(s) the offline data" in capsys.readouterr().err

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._io import set_default_mode, write_text_atomic
+
 
 @dataclass(frozen=True)
 class RunContext:
@@ -53,6 +55,8 @@ class Experiment(abc.ABC):
     name: str = ""
     title: str = ""
     reference: str = ""
+    #: True when the experiment has no in-wheel fallback and needs the offline data root
+    needs_data: bool = False
 
     @abc.abstractmethod
     def run(self, ctx: RunContext) -> dict[str, float]:
@@ -68,29 +72,9 @@ def _json_number(value: Any) -> Any:
 
 def write_json_atomic(path: Path, obj: Mapping[str, Any]) -> None:
     """Write ``obj`` as JSON to ``path`` through a temporary file and an atomic rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {k: _json_number(v) for k, v in obj.items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2, sort_keys=True, allow_nan=False)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    text = json.dumps(payload, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    write_text_atomic(path, text)
 
 
 def save_figure(fig: Any, path: Path, **kwargs: Any) -> Path:
@@ -102,6 +86,7 @@ def save_figure(fig: Any, path: Path, **kwargs: Any) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, format="png", dpi=kwargs.pop("dpi", 120), bbox_inches="tight", **kwargs)
+        set_default_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -195,5 +180,5 @@ def run_experiments(
                 "figures": sorted(p.name for p in exp_dir.glob("*.png")),
             }
         )
-    _write_text_atomic(out / "index.html", _index_html(entries))
+    write_text_atomic(out / "index.html", _index_html(entries))
     return written

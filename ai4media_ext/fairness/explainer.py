@@ -1,0 +1,128 @@
+"""An AIF360 explainer that words each metric for an audience: expert, decision maker or public."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .._compat import require
+
+require("aif360", "aif360")
+
+from aif360.explainers import MetricTextExplainer  # noqa: E402
+from aif360.metrics import ClassificationMetric  # noqa: E402
+
+from ._catalog import AUDIENCES, METRICS, VERDICT_WORDS, natural_frequency, verdict  # noqa: E402
+
+_NAN = (float("nan"), float("nan"))
+
+
+class AudienceMetricExplainer(MetricTextExplainer):
+    """Drop-in replacement for AIF360's ``MetricTextExplainer`` with audience levels.
+
+    Every method of ``MetricTextExplainer`` keeps its name and signature. For the fairness
+    metrics the report covers (statistical parity difference, disparate impact, equal
+    opportunity, average odds, false positive/negative rate and error rate differences, Theil
+    index) the text depends on ``audience``: ``"expert"`` gives AIF360's sentence plus the
+    definition and the threshold verdict, ``"decision_maker"`` the value, its verdict and what
+    it means, ``"public"`` natural frequencies for the two groups and a plain verdict. The value
+    is always the wrapped metric's own. Other metrics fall back to AIF360's text.
+
+    Args:
+        metric (aif360.metrics.Metric): The metric to explain.
+        audience (str): ``"expert"``, ``"decision_maker"`` or ``"public"``.
+        group_names (tuple of str): Display names of the (unprivileged, privileged) groups.
+    """
+
+    def __init__(
+        self,
+        metric: Any,
+        audience: str = "expert",
+        group_names: tuple[str, str] = ("unprivileged group", "privileged group"),
+    ) -> None:
+        super().__init__(metric)
+        if audience not in AUDIENCES:
+            raise ValueError(f"audience must be one of {AUDIENCES}, got {audience!r}")
+        if len(group_names) != 2 or not all(isinstance(g, str) for g in group_names):
+            raise TypeError("group_names must be two strings: (unprivileged, privileged)")
+        self.audience = audience
+        self.group_names = tuple(group_names)
+
+    def _explain(self, name: str, value: float, expert_text: str, rate: str | None) -> str:
+        info = METRICS[name]
+        v = verdict(float(value), _NAN, info.threshold)
+        words = VERDICT_WORDS[self.audience][v]
+        if self.audience == "expert":
+            return f"{expert_text} [{info.definition}; threshold {info.threshold}: {words}]"
+        if self.audience == "decision_maker":
+            return f"{info.label}: {value:.3f} ({words}). {info.meaning}"
+        u, p = self.group_names
+        if rate is None:
+            return f"{info.plain.capitalize()}: {value:.3f}. {info.meaning}"
+        rates = [getattr(self.metric, rate)(privileged=priv) for priv in (False, True)]
+        what = {
+            "selection_rate": "got the favourable outcome",
+            "base_rate": "had the favourable outcome in the data",
+            "true_positive_rate": "of those who merited it got the favourable outcome",
+            "false_positive_rate": "of those who did not merit it got it by mistake",
+            "false_negative_rate": "of those who merited it were refused by mistake",
+            "error_rate": "were misjudged by the model",
+        }[rate]
+        text = (
+            f"{natural_frequency(rates[0]).capitalize()} people in the {u} vs "
+            f"{natural_frequency(rates[1])} in the {p} {what}."
+        )
+        return f"{text} {words.capitalize()}." if words else text
+
+    def statistical_parity_difference(self) -> str:
+        v = self.metric.statistical_parity_difference()
+        rate = "selection_rate" if isinstance(self.metric, ClassificationMetric) else "base_rate"
+        rate = rate if hasattr(self.metric, rate) else None
+        return self._explain(
+            "statistical_parity_difference", v, super().statistical_parity_difference(), rate
+        )
+
+    def disparate_impact(self) -> str:
+        v = self.metric.disparate_impact()
+        rate = "selection_rate" if isinstance(self.metric, ClassificationMetric) else "base_rate"
+        return self._explain("disparate_impact", v, super().disparate_impact(), rate)
+
+    def equal_opportunity_difference(self) -> str:
+        v = self.metric.equal_opportunity_difference()
+        return self._explain(
+            "equal_opportunity_difference",
+            v,
+            super().equal_opportunity_difference(),
+            "true_positive_rate",
+        )
+
+    def average_odds_difference(self) -> str:
+        v = self.metric.average_odds_difference()
+        return self._explain("average_odds_difference", v, super().average_odds_difference(), None)
+
+    def false_positive_rate_difference(self) -> str:
+        v = self.metric.false_positive_rate_difference()
+        return self._explain(
+            "false_positive_rate_difference",
+            v,
+            super().false_positive_rate_difference(),
+            "false_positive_rate",
+        )
+
+    def false_negative_rate_difference(self) -> str:
+        v = self.metric.false_negative_rate_difference()
+        return self._explain(
+            "false_negative_rate_difference",
+            v,
+            super().false_negative_rate_difference(),
+            "false_negative_rate",
+        )
+
+    def error_rate_difference(self) -> str:
+        v = self.metric.error_rate_difference()
+        return self._explain(
+            "error_rate_difference", v, super().error_rate_difference(), "error_rate"
+        )
+
+    def theil_index(self) -> str:
+        v = self.metric.theil_index()
+        return self._explain("theil_index", v, super().theil_index(), None)
