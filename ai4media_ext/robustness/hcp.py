@@ -281,9 +281,17 @@ class HCPTrainer(_HookedLossTrainer):
     :param classifier: ART ``PyTorchClassifier`` (with an optimiser) to train in place.
     :param layers: Module names (as in ``model.named_modules()``) to constrain; ``"output"`` is
                    the final layer and is always included.
-    :param c: Soft-margin weight of :math:`L_M`.
-    :param weight: Weight of the HCP losses against the cross-entropy.
+    :param c: Soft-margin weight of :math:`L_M`. With the radius term averaged over classes, a
+              class's radius settles where a fraction of about ``1 / c`` of its samples lies
+              outside its hypersphere (the SVDD :math:`\nu` property), hence the default 10.
+    :param weight: Weight of the HCP losses against the cross-entropy (default 0.01, the usual
+                   weight of centre-loss-like terms: the enclosure slack grows with the squared
+                   activation scale).
     :param aux_learning_rate: Adam step size of the prototypes and radii.
+    :param include_output: Also constrain the final layer (the logits), as the seed does.
+    :param warmup_epochs: Cross-entropy-only epochs (counted in ``nb_epochs``) before the
+                          prototypes are placed at the class means and radii at the class RMS
+                          distances of the activations.
     :param verbose: Show a tqdm progress bar over epochs.
     """
 
@@ -298,6 +306,8 @@ class HCPTrainer(_HookedLossTrainer):
         include_output: bool = True,
         verbose: bool = True,
     ) -> None:
+        if isinstance(layers, str):
+            raise TypeError("layers must be a sequence of module names (str), not one string")
         layers = [n for n in layers if n != self.final_layer] + (
             [self.final_layer] if include_output else []
         )

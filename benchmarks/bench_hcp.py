@@ -1,0 +1,42 @@
+"""Seconds per training epoch: HCP vs softmax (SM) vs PGD adversarial training (AT), same CNN,
+data and batch size, same run.
+
+Goal (issue #6): HCP <= 1.5x SM and <= 1/3 of AT. Run: python benchmarks/bench_hcp.py
+[--data-root ../shared/data] (MNIST 8000 with a data root, scikit-learn's digits without).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import torch
+
+from ai4media_ext.experiments._core import RunContext
+from ai4media_ext.experiments.hcp import EPS, HCPExperiment, train
+from ai4media_ext.experiments.kanonymity import art_classifier
+from ai4media_ext.experiments.rcv import small_cnn
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-root")
+    parser.add_argument("--epochs", type=int, default=2)
+    args = parser.parse_args()
+    ctx = RunContext(out_dir=None, quick=True, data_root=args.data_root)
+    name, x, y, _, _ = HCPExperiment()._datasets(ctx)[0]
+    seconds = {}
+    for method in ("sm", "hcp", "at"):
+        torch.manual_seed(0)
+        clf = art_classifier(small_cnn(x.shape[1], x.shape[-1]), x.shape[1:], "cpu")
+        seconds[method] = train(method, clf, x, y, args.epochs, EPS[name])
+    print(json.dumps({
+        "dataset": name, "n_train": len(x), "epochs": args.epochs,
+        **{f"{m}_seconds_per_epoch": s for m, s in seconds.items()},
+        "hcp_over_sm": seconds["hcp"] / seconds["sm"], "hcp_over_at": seconds["hcp"] / seconds["at"],
+        "goal": "hcp_over_sm <= 1.5 and hcp_over_at <= 0.333",
+    }, indent=2))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

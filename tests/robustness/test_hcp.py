@@ -1,0 +1,150 @@
+import numpy as np
+import pytest
+import torch
+from art.attacks.evasion import FastGradientMethod
+from art.defences.trainer import Trainer
+
+from ai4media_ext.robustness.hcp import CenterLossTrainer, HCPLoss, HCPTrainer
+
+
+def _toy_loss():
+    loss = HCPLoss(2, 2, c=1.0, e=1e-3)
+    with torch.no_grad():
+        loss.prototypes.copy_(torch.tensor([[0.0, 0.0], [2.0, 0.0]]))
+        loss.radii.copy_(torch.tensor([1.0, 1.0]))
+    h = torch.tensor([[1.5, 0.0], [2.0, 2.0]])
+    y = torch.tensor([0, 1])
+    return loss, h, y
+
+
+def test_terms_on_hand_computed_toy_case():
+    loss, h, y = _toy_loss()
+    t = loss.terms(h, y)
+    # d(own) = [2.25, 4]; d(other) = [0.25, 8]; r^2 = 1
+    assert t["L_M"].item() == pytest.approx(1.0 + 1.0 * (1.25 + 3.0) / 2)
+    assert t["L_P"].item() == pytest.approx((2.25 + 4.0) / 1.001 / 2)
+    assert t["L_NP"].item() == pytest.approx((1 - 0.25 / 1.001) / 2)
+    assert loss(h, y).item() == pytest.approx(sum(v.item() for v in t.values()))
+
+
+def test_vectorised_terms_match_a_loop():
+    torch.manual_seed(0)
+    loss = HCPLoss(5, 7, c=3.0)
+    with torch.no_grad():
+        loss.prototypes.normal_()
+        loss.radii.uniform_(0.5, 2.0)
+    h, y = torch.randn(20, 7), torch.randint(0, 5, (20,))
+    t = loss.terms(h, y)
+    a, r2 = loss.prototypes.detach(), loss.radii.detach() ** 2
+    l_m = r2.mean() + 3.0 * np.mean(
+        [max(0.0, float((h[i] - a[y[i]]).pow(2).sum() - r2[y[i]])) for i in range(20)]
+    )
+    l_p = np.mean([float((h[i] - a[y[i]]).pow(2).sum() / (r2[y[i]] + 1e-3)) for i in range(20)])
+    l_np = np.mean([
+        sum(max(0.0, float(1 - (h[i] - a[j]).pow(2).sum() / (r2[j] + 1e-3))) for j in range(5) if j != y[i]) / 4
+        for i in range(20)
+    ])  # fmt: skip
+    assert t["L_M"].item() == pytest.approx(float(l_m), rel=1e-5)
+    assert t["L_P"].item() == pytest.approx(l_p, rel=1e-5)
+    assert t["L_NP"].item() == pytest.approx(l_np, rel=1e-5)
+
+
+def test_gradients_reach_prototypes_and_radii():
+    loss, h, y = _toy_loss()
+    h.requires_grad_(True)
+    loss(h, y).backward()
+    assert loss.prototypes.grad.abs().sum() > 0 and loss.radii.grad.abs().sum() > 0
+    assert h.grad.abs().sum() > 0
+
+
+def test_bad_loss_parameters():
+    with pytest.raises(ValueError, match="n_classes"):
+        HCPLoss(1, 4)
+    with pytest.raises(ValueError, match="c must be > 0"):
+        HCPLoss(3, 4, c=0)
+
+
+@pytest.fixture
+def digits_data():
+    from ai4media_ext.data import load_digits
+
+    x, y = load_digits()
+    x = (x / 16.0).astype(np.float32)[:, None]
+    order = np.random.default_rng(0).permutation(len(y))
+    return x[order[:1400]], y[order[:1400]], x[order[1400:]], y[order[1400:]]
+
+
+def _classifier():
+    from ai4media_ext.experiments.kanonymity import art_classifier
+    from ai4media_ext.experiments.rcv import small_cnn
+
+    torch.manual_seed(0)
+    return art_classifier(small_cnn(1, 8), (1, 8, 8), "cpu")
+
+
+def test_trainer_end_to_end_on_real_digits(digits_data):
+    x, y, x_te, y_te = digits_data
+    keep = x.copy()
+    clf = _classifier()
+    trainer = HCPTrainer(clf, ["conv3", "fc1"], verbose=False)
+    assert isinstance(trainer, Trainer)
+    trainer.fit(x, y, nb_epochs=8, batch_size=128)
+    assert np.array_equal(x, keep)
+    assert set(trainer.losses_.keys()) == {"conv3", "fc1", "output"}
+    assert trainer.history_[-1]["ce"] < trainer.history_[0]["ce"]
+    trained = trainer.get_classifier()
+    assert (trained.predict(x_te).argmax(1) == y_te).mean() > 0.85
+    # hooks are gone: no leak into later use of the model
+    assert all(not m._forward_hooks for m in trained.model.modules())
+    # any ART attack runs on the trained classifier out of the box
+    x_adv = FastGradientMethod(trained, eps=0.1).generate(x_te[:50])
+    assert x_adv.shape == x_te[:50].shape and 0 <= x_adv.min() and x_adv.max() <= 1
+
+
+def test_center_loss_trainer_runs(digits_data):
+    x, y, x_te, y_te = digits_data
+    clf = _classifier()
+    CenterLossTrainer(clf, ["fc1"], verbose=False).fit(x, y, nb_epochs=8)
+    assert (clf.predict(x_te).argmax(1) == y_te).mean() > 0.8
+
+
+def test_bad_trainer_arguments(digits_data):
+    clf = _classifier()
+    with pytest.raises(ValueError, match="valid names: .*conv1"):
+        HCPTrainer(clf, ["conv9"])
+    with pytest.raises(TypeError, match="PyTorchClassifier"):
+        HCPTrainer(object(), ["fc1"])
+    with pytest.raises(TypeError, match="module names"):
+        HCPTrainer(clf, "fc1")
+    with pytest.raises(ValueError, match="c must be > 0"):
+        HCPTrainer(clf, ["fc1"], c=-1.0)
+    with pytest.raises(ValueError, match="weight"):
+        HCPTrainer(clf, ["fc1"], weight=-1.0)
+    x, y, _, _ = digits_data
+    with pytest.raises(ValueError, match="nb_epochs"):
+        HCPTrainer(clf, ["fc1"], verbose=False).fit(x, y, nb_epochs=0)
+    with pytest.raises(ValueError, match="labels"):
+        HCPTrainer(clf, ["fc1"], verbose=False).fit(x, y[:10])
+
+
+def test_registered_as_art_defence():
+    from ai4media_ext import registry
+
+    assert registry.load("ai4media_ext.art.defences", "hcp") is HCPTrainer
+    assert registry.load("ai4media_ext.art.defences", "center_loss") is CenterLossTrainer
+
+
+def test_hcp_experiment_embedded(tmp_path):
+    import json
+
+    from ai4media_ext.experiments import run_experiments
+    from ai4media_ext.experiments.hcp import ATTACKS, METHODS, HCPExperiment
+
+    (path,) = run_experiments([HCPExperiment()], tmp_path, quick=True)
+    res = json.loads(path.read_text())
+    for method in METHODS:
+        for attack in ATTACKS:
+            assert 0.0 <= res[f"digits_{method}_{attack}"] <= 1.0
+    for method in METHODS:  # attacks hurt every model
+        assert res[f"digits_{method}_bim"] < res[f"digits_{method}_clean"]
+    assert (tmp_path / "hcp" / "digits_robust_accuracy.png").exists()
