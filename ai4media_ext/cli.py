@@ -132,7 +132,30 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p_rep.add_argument("--seed", type=int, default=0)
     p_rep.set_defaults(func=_cmd_reproduce)
+
+    p_keys = sub.add_parser(
+        "he-keys",
+        help="provision CKKS keys for HEFedAvg: DIR/client_context.bin (secret, clients only) "
+        "and DIR/server_context.bin (public, the server)",
+    )
+    p_keys.add_argument("directory")
+    p_keys.add_argument("--force", action="store_true", help="replace existing keys")
+    p_keys.set_defaults(func=_cmd_he_keys)
     return parser
+
+
+def _cmd_he_keys(args: argparse.Namespace) -> int:
+    from .privacy.federated import provision
+
+    target = Path(args.directory)
+    existing = [p for p in ("client_context.bin", "server_context.bin") if (target / p).exists()]
+    if existing and not args.force:
+        print(f"error: {target} already holds {', '.join(existing)} (use --force)", file=sys.stderr)
+        return 2
+    files = provision(target)
+    print(f"secret (clients only): {files.client_context}")
+    print(f"public (server):       {files.server_context}")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

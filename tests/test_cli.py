@@ -79,3 +79,10 @@ def test_reproduce_without_data_skips_or_refuses_data_experiments(tmp_path, caps
     monkeypatch.delenv("AI4MEDIA_EXT_DATA", raising=False)
     assert main(["reproduce", "fairness-report", "--quick", "--out", str(tmp_path)]) == 2
     assert "fairness-report need(s) the offline data" in capsys.readouterr().err
+
+
+def test_he_keys_provisions_once(tmp_path, capsys):
+    assert main(["he-keys", str(tmp_path / "keys")]) == 0
+    assert (tmp_path / "keys" / "client_context.bin").stat().st_mode & 0o777 == 0o600
+    assert main(["he-keys", str(tmp_path / "keys")]) == 2
+    assert "already holds" in capsys.readouterr().err

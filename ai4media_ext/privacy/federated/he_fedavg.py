@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -148,6 +149,7 @@ class HEFedAvg(FedAvg):
     def aggregate_train(
         self, server_round: int, replies: Iterable[Message]
     ) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        start = time.perf_counter()
         valid, _ = self._check_and_log_replies(replies, is_train=True, validate=False)
         total: list[Any] | None = None
         weight, accepted, expected = 0.0, [], {}
@@ -182,6 +184,7 @@ class HEFedAvg(FedAvg):
             )
         metrics = self.train_metrics_aggr_fn([m.content for m in accepted], self.weighted_by_key)
         metrics = MetricRecord(dict(metrics or {}))
+        metrics["he-aggregate-seconds"] = time.perf_counter() - start
         metrics["he-accepted"] = len(accepted)
         metrics["he-rejected"] = len(valid) - len(accepted)
         return ArrayRecord(record), metrics

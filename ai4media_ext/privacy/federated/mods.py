@@ -8,6 +8,7 @@ import logging
 import math
 import numbers
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,11 @@ def make_he_mod(
         arrays = [(k, v.numpy()) for k, v in out[1].items()]
         flat = np.concatenate([a.astype(np.float64).ravel() for _, a in arrays])
         flat *= float(metrics[0][weighted_by_key]) / float(unit)
+        start = time.perf_counter()
         chunks = encrypt(ctx, flat)
+        metrics[0]["he-encrypt-seconds"] = time.perf_counter() - start
+        metrics[0]["he-bytes"] = sum(len(c) for c in chunks)
+        metrics[0]["plain-float32-bytes"] = 4 * flat.size
         del reply.content.array_records[out[0]]
         reply.content.config_records[HE_RECORD] = ConfigRecord(
             {"ciphertexts": chunks, "key-id": kid, "structure": structure(arrays)}

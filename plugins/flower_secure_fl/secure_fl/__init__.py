@@ -1,0 +1,1 @@
+"""ai4media-ext secure FL Flower App."""
