@@ -170,7 +170,7 @@ class SecureFLExperiment(Experiment):
             "dataset": "mnist" if ctx.data_root is not None else "digits",
             "data-root": str(ctx.data_root or ""),
             "num-server-rounds": 5 if ctx.quick else 10,
-            "local-epochs": 1 if ctx.data_root is not None else 3,
+            "local-epochs": 1 if ctx.data_root is not None else 5,
             "seed": ctx.seed,
         }
         results: dict[str, Any] = {"n_clients": n_clients, "rounds": base["num-server-rounds"]}
