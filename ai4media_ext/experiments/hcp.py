@@ -70,18 +70,13 @@ class HCPExperiment(Experiment):
 
     def _datasets(self, ctx: RunContext) -> list[tuple[str, Any, Any, Any, Any]]:
         from .. import data as loaders
+        from ._images import digits_split, mnist_split
 
-        rng = np.random.default_rng(ctx.seed)
         if ctx.data_root is None:
-            x, y = loaders.load_digits()
-            x = (x / 16.0).astype(np.float32)[:, None]
-            o = rng.permutation(len(y))
-            return [("digits", x[o[:1400]], y[o[:1400]], x[o[1400:]], y[o[1400:]])]
+            return [digits_split(ctx.seed)]
         if ctx.quick:
-            x, y = loaders.load_mnist_test(ctx.data_root)
-            x = (x / 255.0).astype(np.float32)[:, None]
-            o = rng.permutation(len(y))
-            return [("mnist", x[o[:8000]], y[o[:8000]], x[o[8000:]], y[o[8000:]])]
+            return [mnist_split(ctx.data_root, ctx.seed)]
+        rng = np.random.default_rng(ctx.seed)
         x_tr, y_tr = loaders.load_cifar10("train", ctx.data_root)
         x_te, y_te = loaders.load_cifar10("test", ctx.data_root)
         o = rng.permutation(len(y_tr))[:10_000]  # the zips are class-ordered: shuffle first

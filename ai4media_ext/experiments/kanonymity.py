@@ -49,21 +49,13 @@ class KAnonymityExperiment(Experiment):
 
     def _datasets(self, ctx: RunContext) -> list[tuple[str, Any, Any, Any, Any]]:
         from .. import data as loaders
+        from ._images import digits_split, mnist_split
 
-        rng = np.random.default_rng(ctx.seed)
-        sets = []
         if ctx.data_root is None:
-            x, y = loaders.load_digits()
-            x = (x / 16.0).astype(np.float32)[:, None]
-            order = rng.permutation(len(y))
-            sets.append(
-                ("digits", x[order[:1400]], y[order[:1400]], x[order[1400:]], y[order[1400:]])
-            )
-            return sets
-        x, y = loaders.load_mnist_test(ctx.data_root)  # the real MNIST digits shipped here
-        x = (x / 255.0).astype(np.float32)[:, None]
-        order = rng.permutation(len(y))
-        sets.append(("mnist", x[order[:8000]], y[order[:8000]], x[order[8000:]], y[order[8000:]]))
+            return [digits_split(ctx.seed)]
+        sets = [mnist_split(ctx.data_root, ctx.seed)]
+        rng = np.random.default_rng(ctx.seed)
+        rng.permutation(10_000)  # the MNIST split's draw: keeps the published CIFAR-10 order
         if not ctx.quick:
             x_tr, y_tr = loaders.load_cifar10("train", ctx.data_root)
             x_te, y_te = loaders.load_cifar10("test", ctx.data_root)

@@ -239,16 +239,8 @@ def markdown(report: Any, audience: str) -> str:
             if audience == "expert":
                 lines += ["| group | n | TP | FP | TN | FN | selection rate | TPR | FPR |",
                           "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
-                for key in ("unprivileged", "privileged"):
-                    s = report.group_stats_[model][a][key]
-                    c = s["confusion"]
-                    lines.append(
-                        f"| {md_escape(g[key])} | {s['num_instances']:g} | {c['tp']:g} | "
-                        f"{c['fp']:g} | {c['tn']:g} | {c['fn']:g} | "
-                        f"{_pct(s['selection_rate']['value'])} | "
-                        f"{_pct(s['true_positive_rate']['value'])} | "
-                        f"{_pct(s['false_positive_rate']['value'])} |"
-                    )
+                for cells in _confusion_cells(report, model, a, md_escape):
+                    lines.append("| " + " | ".join(cells) + " |")
                 lines.append("")
     if audience != "expert":
         lines += ["## What these numbers do and do not mean", ""]
@@ -470,23 +462,31 @@ def _metric_table(report: Any, model: str, a: str) -> str:
     )
 
 
-def _confusion_table(report: Any, model: str, a: str) -> str:
-    e = html.escape
-    g = report.groups_[a]
+def _confusion_cells(report: Any, model: str, a: str, escape: Any) -> list[list[str]]:
+    """Per group: name, n, TP, FP, TN, FN, selection rate, TPR, FPR (as display strings)."""
     rows = []
     for key in ("unprivileged", "privileged"):
         s = report.group_stats_[model][a][key]
         c = s["confusion"]
         rows.append(
-            f"<tr><td>{e(g[key])}</td><td>{s['num_instances']:g}</td><td>{c['tp']:g}</td>"
-            f"<td>{c['fp']:g}</td><td>{c['tn']:g}</td><td>{c['fn']:g}</td>"
-            f"<td>{_pct(s['selection_rate']['value'])}</td>"
-            f"<td>{_pct(s['true_positive_rate']['value'])}</td>"
-            f"<td>{_pct(s['false_positive_rate']['value'])}</td></tr>"
+            [escape(report.groups_[a][key]), f"{s['num_instances']:g}"]
+            + [f"{c[k]:g}" for k in ("tp", "fp", "tn", "fn")]
+            + [
+                _pct(s[r]["value"])
+                for r in ("selection_rate", "true_positive_rate", "false_positive_rate")
+            ]
         )
+    return rows
+
+
+def _confusion_table(report: Any, model: str, a: str) -> str:
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
+        for cells in _confusion_cells(report, model, a, html.escape)
+    )
     return (
         "<table><thead><tr><th>group</th><th>n (weighted)</th><th>TP</th><th>FP</th><th>TN</th>"
         "<th>FN</th><th>selection rate</th><th>TPR</th><th>FPR</th></tr></thead><tbody>"
-        + "".join(rows)
+        + rows
         + "</tbody></table>"
     )
