@@ -27,8 +27,13 @@ def test_flower_app_runs_with_flwr_run(tmp_path):
              'dataset="digits" num-server-rounds=2'],
             cwd=app, env=env, capture_output=True, text=True, timeout=600,
         )  # fmt: skip
-    finally:
-        subprocess.run(["pkill", "-f", f"flower-superlink.*{tmp_path}"], check=False)
+    finally:  # stop the managed SuperLink this run started (its working directory is the app)
+        for proc_dir in Path("/proc").glob("[0-9]*"):
+            try:
+                if Path(proc_dir, "cwd").resolve() == app.resolve():
+                    os.kill(int(proc_dir.name), 15)
+            except OSError:
+                continue
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-3000:]
     assert "'he-accepted': '10'" in log and "'he-rejected': '0'" in log
