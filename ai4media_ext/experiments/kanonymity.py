@@ -125,7 +125,7 @@ class KAnonymityExperiment(Experiment):
 
         datasets = sorted({d for d, _ in pmfs})
         fig, axes = plt.subplots(len(datasets), len(METHODS), figsize=(3 * len(METHODS), 2.6 * len(datasets)),
-                                 squeeze=False, sharey=True)  # fmt: skip
+                                 squeeze=False, sharey=True, constrained_layout=True)  # fmt: skip
         for i, dataset in enumerate(datasets):
             for j, method in enumerate(METHODS):
                 ax = axes[i][j]
@@ -136,6 +136,7 @@ class KAnonymityExperiment(Experiment):
                     ax.axhline(1 / k, color="k", ls="--", lw=0.8)
                 ax.set_title(f"{dataset}: {method}", fontsize=9)
                 ax.set_xticks(range(1, len(pmf) + 1))
-                ax.set_xlabel("rank position i")
+                if i == len(datasets) - 1:
+                    ax.set_xlabel("rank position i")
             axes[i][0].set_ylabel("P(r(i) = true label)")
         save_figure(fig, ctx.out_dir / "rank_pmf.png")
