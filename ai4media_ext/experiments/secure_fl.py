@@ -205,8 +205,15 @@ class SecureFLExperiment(Experiment):
                     results[f"{name}_sim_server_aggregate_s"] = float(
                         np.mean([float(train[r]["he-aggregate-seconds"]) for r in train])
                     )
-                if "dp-epsilon-total" in last:
-                    results[f"{name}_dp_epsilon_per_client"] = float(last["dp-epsilon-total"])
+                if "dp-epsilon" in last:
+                    # every client trains every round (fraction_train = 1): its budget is the
+                    # sum of the per-round epsilons it reported
+                    results[f"{name}_dp_epsilon_per_client"] = sum(
+                        float(train[r]["dp-epsilon"]) for r in train
+                    )
+                    results[f"{name}_dp_epsilon_total_reported_mean"] = float(
+                        last["dp-epsilon-total"]
+                    )
             results["final_acc_he"] = curves["he"][-1]
             results["final_acc_plain"] = curves["plain"][-1]
             results["final_acc_gap_points"] = 100 * abs(curves["he"][-1] - curves["plain"][-1])
