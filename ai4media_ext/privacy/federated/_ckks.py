@@ -125,11 +125,19 @@ def unflatten(flat: np.ndarray, spec: str) -> list[tuple[str, np.ndarray]]:
 
 def encrypt(ctx: Any, flat: np.ndarray) -> list[bytes]:
     """Encrypt a flat vector as ceil(len / slots) CKKS vectors (slots = N / 2)."""
+    if not np.isfinite(flat).all():
+        raise HEError("the update holds non-finite values (NaN/inf): refusing to encrypt it")
     slots = slot_count(ctx)
-    return [
-        ts.ckks_vector(ctx, flat[i : i + slots].tolist()).serialize()
-        for i in range(0, len(flat), slots)
-    ]
+    try:
+        return [
+            ts.ckks_vector(ctx, flat[i : i + slots].tolist()).serialize()
+            for i in range(0, len(flat), slots)
+        ]
+    except ValueError as exc:  # TenSEAL: "encoded values are too large"
+        raise HEError(
+            f"max |value| {np.abs(flat).max():.3g} exceeds the CKKS headroom of this context "
+            f"({exc}); the weights may have diverged, or raise HEFedAvg's weight_unit"
+        ) from exc
 
 
 def decrypt(ctx: Any, chunks: list[bytes]) -> np.ndarray:

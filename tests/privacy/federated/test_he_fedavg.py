@@ -288,3 +288,13 @@ def test_bad_parameters(keys):
         make_dp_mod(clipping_norm=-1.0, epsilon=1.0)
     with pytest.raises(ValueError, match="mechanism"):
         make_dp_mod(clipping_norm=1.0, epsilon=1.0, mechanism="exponential")
+
+
+def test_client_refuses_values_beyond_the_headroom(keys):
+    from ai4media_ext.privacy.federated._ckks import encrypt
+
+    ctx, _, _ = keys
+    with pytest.raises(HEError, match="headroom"):
+        encrypt(ctx, np.full(10, 1e9))
+    with pytest.raises(HEError, match="non-finite"):
+        encrypt(ctx, np.array([1.0, np.nan]))
