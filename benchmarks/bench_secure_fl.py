@@ -11,10 +11,9 @@ import json
 import time
 
 import numpy as np
-import tenseal as ts
 
 from ai4media_ext.privacy.federated import DEFAULT_PARAMS, make_context, public_bytes
-from ai4media_ext.privacy.federated._ckks import decrypt, encrypt, load_context
+from ai4media_ext.privacy.federated._ckks import add_encrypted, decrypt, encrypt, load_context
 
 
 def main() -> None:
@@ -41,11 +40,7 @@ def main() -> None:
     ]
     encrypt_s = (time.perf_counter() - start) / args.clients
     start = time.perf_counter()
-    total = [ts.ckks_vector_from(server, b) for b in blobs[0]]
-    for client in blobs[1:]:
-        for acc, b in zip(total, client, strict=True):
-            acc += ts.ckks_vector_from(server, b)
-    aggregate = [t.serialize() for t in total]
+    aggregate = add_encrypted(server, blobs)
     aggregate_s = time.perf_counter() - start
     start = time.perf_counter()
     out = decrypt(key, aggregate) / (ns.sum() / unit)

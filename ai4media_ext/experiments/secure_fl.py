@@ -164,6 +164,7 @@ class SecureFLExperiment(Experiment):
 
     def run(self, ctx: RunContext) -> dict[str, float]:
         from ..privacy.federated import provision
+        from ..privacy.federated.app import settings
 
         n_clients = 10
         base = {
@@ -217,7 +218,7 @@ class SecureFLExperiment(Experiment):
             results["final_acc_he"] = curves["he"][-1]
             results["final_acc_plain"] = curves["plain"][-1]
             results["final_acc_gap_points"] = 100 * abs(curves["he"][-1] - curves["plain"][-1])
-            measured = aggregation_error({**_settings(base)}, secret, public, n_clients)
+            measured = aggregation_error(settings({}, base), secret, public, n_clients)
         results.update(measured)
         results.update(encrypted_iris(ctx.seed))
         self._plot(ctx, curves)
@@ -241,12 +242,6 @@ class SecureFLExperiment(Experiment):
         save_figure(fig, ctx.out_dir / "accuracy_per_round.png")
 
 
-def _settings(base: dict[str, Any]) -> dict[str, Any]:
-    from ..privacy.federated.app import settings
-
-    return settings({}, base)
-
-
 class HESizeExperiment(Experiment):
     """CKKS ciphertext bytes and aggregation error vs poly modulus degree and moduli (Fig. 18)."""
 
@@ -261,10 +256,9 @@ class HESizeExperiment(Experiment):
     )  # fmt: skip
 
     def run(self, ctx: RunContext) -> dict[str, float]:
-        import tenseal as ts
 
         from ..privacy.federated import make_context, public_bytes
-        from ..privacy.federated._ckks import decrypt, encrypt, load_context
+        from ..privacy.federated._ckks import add_encrypted, decrypt, encrypt, load_context
 
         rng = np.random.default_rng(ctx.seed)
         n_params = 20_000 if ctx.quick else 200_000
@@ -280,16 +274,9 @@ class HESizeExperiment(Experiment):
             except (ValueError, RuntimeError) as exc:
                 results[f"{label}_error"] = str(exc)
                 continue
-            if len(coeffs) == 1:  # a single prime leaves no special prime: no public-key encryption
-                results[f"{label}_error"] = "needs >= 2 primes for public-key encryption"
-                continue
             server = load_context(public_bytes(key))
             blobs = [encrypt(key, (w * n_i / 1024.0)) for w, n_i in zip(weights, ns, strict=True)]
-            total = [ts.ckks_vector_from(server, b) for b in blobs[0]]
-            for client in blobs[1:]:
-                for acc, b in zip(total, client, strict=True):
-                    acc += ts.ckks_vector_from(server, b)
-            out = decrypt(key, [t.serialize() for t in total])[:n_params] / (ns.sum() / 1024.0)
+            out = decrypt(key, add_encrypted(server, blobs)) / (ns.sum() / 1024.0)
             ratio = sum(len(b) for b in blobs[0]) / (4.0 * n_params)
             err = float(np.abs(out - plain).max())
             results[f"{label}_bytes_ratio_vs_float32"] = ratio

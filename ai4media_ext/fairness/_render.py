@@ -270,6 +270,14 @@ def _plotly_text(s: Any) -> str:
     return html.escape(str(s), quote=True)
 
 
+def _error_bars(entries: list[dict]) -> tuple[list[float], list[float]]:
+    """Plotly's asymmetric error bars (below, above) from value / ci_low / ci_high entries; a
+    missing interval (NaN) draws no bar."""
+    lo = [e["value"] - e["ci_low"] if e["ci_low"] == e["ci_low"] else 0.0 for e in entries]
+    hi = [e["ci_high"] - e["value"] if e["ci_high"] == e["ci_high"] else 0.0 for e in entries]
+    return lo, hi
+
+
 def _figures(report: Any, a: str) -> dict[str, Any]:
     rates = (("selection_rate", "given the favourable outcome"),
              ("true_positive_rate", "deserving cases recognised"),
@@ -280,16 +288,7 @@ def _figures(report: Any, a: str) -> dict[str, Any]:
         for key in ("unprivileged", "privileged"):
             s = report.group_stats_[model][a][key]
             vals = [s[r]["value"] for r, _ in rates]
-            lo = [
-                s[r]["value"]
-                - (s[r]["ci_low"] if s[r]["ci_low"] == s[r]["ci_low"] else s[r]["value"])
-                for r, _ in rates
-            ]  # noqa: E501
-            hi = [
-                (s[r]["ci_high"] if s[r]["ci_high"] == s[r]["ci_high"] else s[r]["value"])
-                - s[r]["value"]
-                for r, _ in rates
-            ]  # noqa: E501
+            lo, hi = _error_bars([s[r] for r, _ in rates])
             traces.append({
                 "type": "bar", "name": _plotly_text(f"{model}: {g[key]}"),
                 "x": [lbl for _, lbl in rates], "y": vals,
@@ -307,13 +306,7 @@ def _figures(report: Any, a: str) -> dict[str, Any]:
         m = report.metrics_[model][a]
         names = list(KEY_METRICS)
         vals = [m[k]["value"] for k in names]
-        lo = [
-            m[k]["value"] - m[k]["ci_low"] if m[k]["ci_low"] == m[k]["ci_low"] else 0 for k in names
-        ]  # noqa: E501
-        hi = [
-            m[k]["ci_high"] - m[k]["value"] if m[k]["ci_high"] == m[k]["ci_high"] else 0
-            for k in names
-        ]  # noqa: E501
+        lo, hi = _error_bars([m[k] for k in names])
         metric_traces.append({
             "type": "scatter", "mode": "markers", "name": _plotly_text(model),
             "y": [METRICS[k].label for k in names], "x": vals, "marker": {"size": 10},

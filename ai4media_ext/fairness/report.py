@@ -15,7 +15,13 @@ from .._compat import require
 from .._io import write_text_atomic
 from . import _stats
 from ._catalog import AUDIENCES, METRICS, verdict
-from .probing import describe_changes, feature_groups, nearest_counterfactual, protected_flip
+from .probing import (
+    decisions,
+    describe_changes,
+    feature_groups,
+    nearest_counterfactual,
+    protected_flip,
+)
 
 __all__ = ["FairnessReport"]
 
@@ -334,21 +340,22 @@ class FairnessReport:
         groups = [grp for grp in feature_groups(fnames) if not set(grp) & set(frozen)]
         scale = x.std(0)
         scale[scale == 0] = 1.0
+        if attribute in fnames:  # the all-records flip above already decided these rows
+            dec, prob = flip["before"], flip["p_before"]
+        else:
+            dec, prob = np.zeros(len(x), dtype=bool), np.full(len(x), np.nan)
+            dec[chosen], prob[chosen] = decisions(clf, x[chosen], fav)
         for idx in chosen:
             rec = x[idx]
-            d, p = _decision_of(clf, rec, fav)
             item: dict[str, Any] = {
                 "index": int(idx),
                 "instance_name": str(dataset.instance_names[idx]),
-                "decision": d,
-                "probability": p,
+                "decision": bool(dec[idx]),
+                "probability": float(prob[idx]),
             }
-            if attribute in fnames:
-                other = rec.copy()
-                other[fnames.index(attribute)] = g["privileged_values"][0]
-                item["protected_flipped_decision"], item["protected_flipped_probability"] = (
-                    _decision_of(clf, other, fav)
-                )
+            if attribute in fnames:  # an unprivileged record switched to the privileged value
+                item["protected_flipped_decision"] = bool(flip["after"][idx])
+                item["protected_flipped_probability"] = float(flip["p_after"][idx])
             cf = nearest_counterfactual(
                 clf, rec, x, frozen=frozen, groups=groups, scale=scale, favourable=fav
             )
@@ -408,13 +415,6 @@ class FairnessReport:
             **{f"{stem}.{a}.md": self.to_markdown(a) for a in AUDIENCES},
         }
         return {name: write_text_atomic(directory / name, text) for name, text in texts.items()}
-
-
-def _decision_of(clf: Any, row: np.ndarray, fav: float) -> tuple[bool, float]:
-    from .probing import decisions
-
-    d, p = decisions(clf, row[None], fav)
-    return bool(d[0]), float(p[0])
 
 
 def _check_audience(audience: str) -> None:

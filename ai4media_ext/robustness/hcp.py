@@ -3,6 +3,7 @@ training defence, with the centre-loss baseline built on the same layer-hook mac
 
 from __future__ import annotations
 
+import abc
 import numbers
 from collections.abc import Sequence
 from typing import Any
@@ -69,13 +70,10 @@ class HCPLoss(nn.Module):
         """Prototypes at the class means of ``h``, radii at the RMS distance to them (the
         trainer calls this after a cross-entropy warm-up, when the class means have separated;
         on an untrained network they nearly coincide and the pull and push terms cancel)."""
-        onehot = nn.functional.one_hot(y, self.prototypes.shape[0]).to(h)
-        counts = onehot.sum(0)
-        seen = counts > 0
-        means = (onehot.T @ h) / counts.clamp_min(1)[:, None]
+        means, seen = _class_means(h, y, self.prototypes.shape[0])
         self.prototypes[seen] = means[seen]
-        d = (h - means[y]).pow(2).sum(1)
-        rms = ((onehot.T @ d) / counts.clamp_min(1)).sqrt().clamp_min(1e-2)
+        d = (h - means[y]).pow(2).sum(1)[:, None]
+        rms = _class_means(d, y, self.prototypes.shape[0])[0][:, 0].sqrt().clamp_min(1e-2)
         self.radii[seen] = rms[seen]
 
     def terms(self, h: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -106,12 +104,26 @@ class CenterLoss(nn.Module):
 
     @torch.no_grad()
     def initialise(self, h: torch.Tensor, y: torch.Tensor) -> None:
-        for j in range(self.centers.shape[0]):
-            if (y == j).any():
-                self.centers[j] = h[y == j].mean(0)
+        """Centres at the class means of ``h``."""
+        means, seen = _class_means(h, y, self.centers.shape[0])
+        self.centers[seen] = means[seen]
 
     def forward(self, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return 0.5 * (h - self.centers[y]).pow(2).sum(1).mean()
+
+
+def _class_means(
+    h: torch.Tensor, y: torch.Tensor, n_classes: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-class means of the rows of ``h`` (C x L) and which classes occur in ``y``."""
+    onehot = nn.functional.one_hot(y, n_classes).to(h)
+    counts = onehot.sum(0)
+    return (onehot.T @ h) / counts.clamp_min(1)[:, None], counts > 0
+
+
+def _logits(output: Any) -> torch.Tensor:
+    """The model's logits (the last output when the model returns several)."""
+    return output[-1] if isinstance(output, tuple | list) else output
 
 
 def _pooled(output: Any) -> torch.Tensor:
@@ -171,8 +183,9 @@ class _HookedLossTrainer(Trainer):
         self.losses_: nn.ModuleDict | None = None
         self.history_: list[dict[str, float]] = []
 
+    @abc.abstractmethod
     def _make_loss(self, n_classes: int, n_features: int) -> nn.Module:
-        raise NotImplementedError
+        """The per-layer loss module (with ``initialise(h, y)``) of this trainer."""
 
     def fit(  # type: ignore[override]
         self,
@@ -221,49 +234,52 @@ class _HookedLossTrainer(Trainer):
         model.eval()
 
     def _train(self, clf, model, device, xt, yt, acts, nb_epochs, batch_size, verbose) -> None:
-        n_classes = clf.nb_classes
         model.train()
-        opt = clf.optimizer
         if self.losses_ is None:
             # Cross-entropy first: prototypes placed on an untrained network's activations
             # (all near one point, tiny scale) make the radius-relative terms dominate and stall.
-            for _ in range(min(self.warmup_epochs, nb_epochs)):
-                for idx in torch.randperm(len(xt)).split(batch_size):
-                    out = model(xt[idx].to(device))
-                    logits = out[-1] if isinstance(out, tuple | list) else out
-                    opt.zero_grad()
-                    nn.functional.cross_entropy(logits, yt[idx].to(device)).backward()
-                    opt.step()
-            nb_epochs -= min(self.warmup_epochs, nb_epochs)
+            warmup = min(self.warmup_epochs, nb_epochs)
+            for _ in range(warmup):
+                self._epoch(model, device, xt, yt, acts, batch_size, aux=None)
+            nb_epochs -= warmup
             with torch.no_grad():
                 idx = torch.randperm(len(xt))[:1024]
-                out = model(xt[idx].to(device))
-                out = out[-1] if isinstance(out, tuple | list) else out
-                acts[self.final_layer] = _pooled(out)
+                acts[self.final_layer] = _pooled(_logits(model(xt[idx].to(device))))
                 self.losses_ = nn.ModuleDict(
-                    {_key(n): self._make_loss(n_classes, acts[n].shape[1]) for n in self.layers}
+                    {
+                        _key(n): self._make_loss(clf.nb_classes, acts[n].shape[1])
+                        for n in self.layers
+                    }
                 ).to(device)
                 for n in self.layers:
                     self.losses_[_key(n)].initialise(acts[n], yt[idx].to(device))
         aux = torch.optim.Adam(self.losses_.parameters(), lr=self.aux_learning_rate)
         for _ in trange(nb_epochs, desc=type(self).__name__, unit="epoch", disable=not verbose):
-            totals = {"ce": 0.0, "aux": 0.0}
-            for idx in torch.randperm(len(xt)).split(batch_size):
-                xb, yb = xt[idx].to(device), yt[idx].to(device)
-                out = model(xb)
-                logits = out[-1] if isinstance(out, tuple | list) else out
+            totals = self._epoch(model, device, xt, yt, acts, batch_size, aux=aux)
+            self.history_.append({k: v / len(xt) for k, v in totals.items()})
+
+    def _epoch(self, model, device, xt, yt, acts, batch_size, aux) -> dict[str, float]:
+        """One pass over the data: cross-entropy alone (``aux=None``, the warm-up) or with the
+        layer losses; returns the summed cross-entropy and layer-loss values."""
+        opt = self._classifier.optimizer
+        totals = {"ce": 0.0, "aux": 0.0}
+        for idx in torch.randperm(len(xt)).split(batch_size):
+            xb, yb = xt[idx].to(device), yt[idx].to(device)
+            logits = _logits(model(xb))
+            loss = ce = nn.functional.cross_entropy(logits, yb)
+            if aux is not None:
                 acts[self.final_layer] = logits
-                ce = nn.functional.cross_entropy(logits, yb)
                 extra = sum(self.losses_[_key(n)](acts[n], yb) for n in self.layers)
                 loss = ce + self.weight * extra
-                opt.zero_grad()
                 aux.zero_grad()
-                loss.backward()
-                opt.step()
-                aux.step()
-                totals["ce"] += ce.item() * len(idx)
                 totals["aux"] += float(extra.detach()) * len(idx)
-            self.history_.append({k: v / len(xt) for k, v in totals.items()})
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if aux is not None:
+                aux.step()
+            totals["ce"] += ce.item() * len(idx)
+        return totals
 
 
 def _key(name: str) -> str:
@@ -279,8 +295,8 @@ class HCPTrainer(_HookedLossTrainer):
     ``PyTorchClassifier``, usable by any ART attack; the hooks are removed after ``fit``.
 
     :param classifier: ART ``PyTorchClassifier`` (with an optimiser) to train in place.
-    :param layers: Module names (as in ``model.named_modules()``) to constrain; ``"output"`` is
-                   the final layer and is always included.
+    :param layers: Module names (as in ``model.named_modules()``) to constrain; ``"output"``
+                   names the final layer (the logits), added when ``include_output`` is true.
     :param c: Soft-margin weight of :math:`L_M`. With the radius term averaged over classes, a
               class's radius settles where a fraction of about ``1 / c`` of its samples lies
               outside its hypersphere (the SVDD :math:`\nu` property), hence the default 10.
