@@ -3,18 +3,33 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import html
 import json
 import math
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .._io import set_default_mode, write_text_atomic
+
+
+@contextlib.contextmanager
+def numpy_global_seed(seed: int) -> Iterator[None]:
+    """Seed NumPy's global generator for the block and restore its state after: ART's random
+    starts and shuffles draw from it, and a rerun should give the same numbers."""
+    import numpy as np
+
+    state = np.random.get_state()
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from ._core import Experiment, RunContext, save_figure
+from ._core import Experiment, RunContext, numpy_global_seed, save_figure
 
 METHODS = ("sm", "cl", "at", "hcp")
 ATTACKS = ("clean", "fgsm", "bim", "mim", "apgd_ce", "apgd_dlr", "transfer")
@@ -104,18 +104,19 @@ class HCPExperiment(Experiment):
                 clf = art_classifier(
                     small_cnn(x_tr.shape[1], x_tr.shape[-1]), x_tr.shape[1:], ctx.device
                 )
-                results[f"{name}_{method}_seconds_per_epoch"] = train(
-                    method, clf, x_tr, y_tr, epochs, eps
-                )
-                classifiers[method] = clf
-                results[f"{name}_{method}_clean"] = float(
-                    (clf.predict(x_te).argmax(1) == y_te).mean()
-                )
-                for attack, atk in attacks(clf, eps, ctx.quick).items():
-                    x_adv = atk.generate(xs, y=ys)
-                    results[f"{name}_{method}_{attack}"] = float(
-                        (clf.predict(x_adv).argmax(1) == ys).mean()
+                with numpy_global_seed(ctx.seed):  # ART's shuffles and random starts
+                    results[f"{name}_{method}_seconds_per_epoch"] = train(
+                        method, clf, x_tr, y_tr, epochs, eps
                     )
+                    classifiers[method] = clf
+                    results[f"{name}_{method}_clean"] = float(
+                        (clf.predict(x_te).argmax(1) == y_te).mean()
+                    )
+                    for attack, atk in attacks(clf, eps, ctx.quick).items():
+                        x_adv = atk.generate(xs, y=ys)
+                        results[f"{name}_{method}_{attack}"] = float(
+                            (clf.predict(x_adv).argmax(1) == ys).mean()
+                        )
             transfer = attacks(classifiers["sm"], eps, ctx.quick)["bim"].generate(xs, y=ys)
             for method, clf in classifiers.items():
                 results[f"{name}_{method}_transfer"] = float(

@@ -320,6 +320,7 @@ class HCPTrainer(_HookedLossTrainer):
         weight: float = 0.01,
         aux_learning_rate: float = 1e-2,
         include_output: bool = True,
+        warmup_epochs: int = 1,
         verbose: bool = True,
     ) -> None:
         if isinstance(layers, str):
@@ -328,7 +329,12 @@ class HCPTrainer(_HookedLossTrainer):
             [self.final_layer] if include_output else []
         )
         super().__init__(
-            classifier, layers, weight=weight, aux_learning_rate=aux_learning_rate, verbose=verbose
+            classifier,
+            layers,
+            weight=weight,
+            aux_learning_rate=aux_learning_rate,
+            warmup_epochs=warmup_epochs,
+            verbose=verbose,
         )
         if not isinstance(c, numbers.Real) or not c > 0:
             raise ValueError(f"c must be > 0, got {c!r}")
@@ -349,10 +355,16 @@ class CenterLossTrainer(_HookedLossTrainer):
         *,
         weight: float = 0.01,
         aux_learning_rate: float = 0.5,
+        warmup_epochs: int = 1,
         verbose: bool = True,
     ) -> None:
         super().__init__(
-            classifier, layers, weight=weight, aux_learning_rate=aux_learning_rate, verbose=verbose
+            classifier,
+            layers,
+            weight=weight,
+            aux_learning_rate=aux_learning_rate,
+            warmup_epochs=warmup_epochs,
+            verbose=verbose,
         )
 
     def _make_loss(self, n_classes: int, n_features: int) -> nn.Module:

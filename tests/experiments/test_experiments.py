@@ -64,3 +64,18 @@ def test_failed_experiment_leaves_no_results(tmp_path):
     with pytest.raises(RuntimeError):
         run_experiments([Boom()], tmp_path)
     assert not (tmp_path / "boom" / "results.json").exists()
+
+
+def test_numpy_global_seed_is_repeatable_and_restores_the_state():
+    import numpy as np
+
+    from ai4media_ext.experiments._core import numpy_global_seed
+
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+    with numpy_global_seed(7):
+        a = np.random.rand(3)
+    with numpy_global_seed(7):
+        b = np.random.rand(3)
+    assert np.array_equal(a, b)
+    assert np.array_equal(np.random.get_state()[1], before)

@@ -101,6 +101,17 @@ def test_trainer_end_to_end_on_real_digits(digits_data):
     assert x_adv.shape == x_te[:50].shape and 0 <= x_adv.min() and x_adv.max() <= 1
 
 
+def test_warmup_epochs_are_cross_entropy_only(digits_data):
+    x, y, _, _ = digits_data
+    trainer = HCPTrainer(_classifier(), ["fc1"], warmup_epochs=2, verbose=False)
+    trainer.fit(x, y, nb_epochs=3)
+    # the warm-up epochs are counted in nb_epochs and logged nowhere; HCP epochs are
+    assert len(trainer.history_) == 1 and trainer.history_[0]["aux"] > 0
+    # a second fit continues with the placed prototypes: no second warm-up
+    trainer.fit(x, y, nb_epochs=2)
+    assert len(trainer.history_) == 3
+
+
 def test_center_loss_trainer_runs(digits_data):
     x, y, x_te, y_te = digits_data
     clf = _classifier()
@@ -120,6 +131,10 @@ def test_bad_trainer_arguments(digits_data):
         HCPTrainer(clf, ["fc1"], c=-1.0)
     with pytest.raises(ValueError, match="weight"):
         HCPTrainer(clf, ["fc1"], weight=-1.0)
+    with pytest.raises(ValueError, match="warmup_epochs"):
+        HCPTrainer(clf, ["fc1"], warmup_epochs=-1)
+    with pytest.raises(ValueError, match="warmup_epochs"):
+        CenterLossTrainer(clf, ["fc1"], warmup_epochs=1.5)
     x, y, _, _ = digits_data
     with pytest.raises(ValueError, match="nb_epochs"):
         HCPTrainer(clf, ["fc1"], verbose=False).fit(x, y, nb_epochs=0)
@@ -132,6 +147,11 @@ def test_registered_as_art_defence():
 
     assert registry.load("ai4media_ext.art.defences", "hcp") is HCPTrainer
     assert registry.load("ai4media_ext.art.defences", "center_loss") is CenterLossTrainer
+    import ai4media_ext.robustness as robustness
+
+    assert robustness.HCPTrainer is HCPTrainer and "HCPLoss" in robustness.__all__
+    with pytest.raises(AttributeError):
+        robustness.NoSuchDefence  # noqa: B018
 
 
 def test_hcp_experiment_embedded(tmp_path):
