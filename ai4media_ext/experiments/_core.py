@@ -24,12 +24,12 @@ def numpy_global_seed(seed: int) -> Iterator[None]:
     starts and shuffles draw from it, and a rerun should give the same numbers."""
     import numpy as np
 
-    state = np.random.get_state()
-    np.random.seed(seed)
+    state = np.random.get_state()  # noqa: NPY002 (ART draws from the legacy global RNG)
+    np.random.seed(seed)  # noqa: NPY002
     try:
         yield
     finally:
-        np.random.set_state(state)
+        np.random.set_state(state)  # noqa: NPY002
 
 
 @dataclass(frozen=True)

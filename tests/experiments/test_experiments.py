@@ -71,11 +71,11 @@ def test_numpy_global_seed_is_repeatable_and_restores_the_state():
 
     from ai4media_ext.experiments._core import numpy_global_seed
 
-    np.random.seed(123)
-    before = np.random.get_state()[1].copy()
+    np.random.seed(123)  # noqa: NPY002
+    before = np.random.get_state()[1].copy()  # noqa: NPY002
     with numpy_global_seed(7):
-        a = np.random.rand(3)
+        a = np.random.rand(3)  # noqa: NPY002
     with numpy_global_seed(7):
-        b = np.random.rand(3)
+        b = np.random.rand(3)  # noqa: NPY002
     assert np.array_equal(a, b)
-    assert np.array_equal(np.random.get_state()[1], before)
+    assert np.array_equal(np.random.get_state()[1], before)  # noqa: NPY002
