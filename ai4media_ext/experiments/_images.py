@@ -25,3 +25,19 @@ def mnist_split(root: Any, seed: int, n_train: int = 8000) -> tuple[str, Any, An
     x = (x / 255.0).astype(np.float32)[:, None]
     o = np.random.default_rng(seed).permutation(len(y))
     return "mnist", x[o[:n_train]], y[o[:n_train]], x[o[n_train:]], y[o[n_train:]]
+
+
+def cifar10_split(root: Any, seed: int) -> tuple[str, Any, Any, Any, Any]:
+    """CIFAR-10 from the JPEG zips: the 10k training subset and the 10k test images, each
+    shuffled (the zips are ordered by class, so any unshuffled prefix holds a single class)."""
+    from .. import data as loaders
+
+    x_tr, y_tr = loaders.load_cifar10("train", root)
+    x_te, y_te = loaders.load_cifar10("test", root)
+    rng = np.random.default_rng(seed)
+    o, t = rng.permutation(len(y_tr)), rng.permutation(len(y_te))
+
+    def scaled(x: np.ndarray) -> np.ndarray:
+        return (x / 255.0).astype(np.float32).transpose(0, 3, 1, 2)
+
+    return "cifar10", scaled(x_tr[o]), y_tr[o], scaled(x_te[t]), y_te[t]

@@ -17,29 +17,92 @@ ATTACKS = ("clean", "fgsm", "bim", "mim", "apgd_ce", "apgd_dlr", "transfer")
 EPS = {"cifar10": 0.03, "mnist": 0.1, "digits": 0.1}
 
 
-def train(method: str, clf: Any, x: np.ndarray, y: np.ndarray, epochs: int, eps: float) -> float:
-    """Train ``clf`` in place with ``method``; returns seconds per epoch."""
+def train(
+    method: str,
+    clf: Any,
+    x: np.ndarray,
+    y: np.ndarray,
+    epochs: int,
+    eps: float,
+    layers: tuple[str, ...] = ("conv3", "fc1"),
+    batch_size: int = 128,
+) -> float:
+    """Train ``clf`` in place with ``method`` (CL and HCP constrain ``layers``; HCP also the
+    logits); returns seconds per epoch."""
     from art.defences.trainer import AdversarialTrainerMadryPGD
 
     from ..robustness.hcp import CenterLossTrainer, HCPTrainer
 
+    b = batch_size
     start = time.perf_counter()
     if method == "sm":
-        clf.fit(x, y, nb_epochs=epochs, batch_size=128, verbose=False)
+        clf.fit(x, y, nb_epochs=epochs, batch_size=b, verbose=False)
     elif method == "cl":
-        CenterLossTrainer(clf, ["fc1"], verbose=False).fit(x, y, nb_epochs=epochs, batch_size=128)
+        CenterLossTrainer(clf, [layers[-1]], verbose=False).fit(
+            x, y, nb_epochs=epochs, batch_size=b
+        )
     elif method == "hcp":
-        HCPTrainer(clf, ["conv3", "fc1"], verbose=False).fit(x, y, nb_epochs=epochs, batch_size=128)
+        HCPTrainer(clf, list(layers), verbose=False).fit(x, y, nb_epochs=epochs, batch_size=b)
     elif method == "at":
         AdversarialTrainerMadryPGD(
-            clf, nb_epochs=epochs, batch_size=128, eps=eps, eps_step=eps / 4, max_iter=7
+            clf, nb_epochs=epochs, batch_size=b, eps=eps, eps_step=eps / 4, max_iter=7
         ).fit(x, y)
     else:
         raise ValueError(f"unknown method {method!r}")
     return (time.perf_counter() - start) / epochs
 
 
-def attacks(clf: Any, eps: float, quick: bool) -> dict[str, Any]:
+def resnet18_cifar(num_classes: int = 10) -> Any:
+    """ResNet-18 (He et al. 2016) in its CIFAR form: a 3x3 stride-1 stem and no max-pool, so
+    32x32 inputs reach ``layer4`` at 4x4. Module names follow torchvision's (``layer1``..
+    ``layer4``, ``fc``) so the same layer names work with :class:`HCPTrainer`."""
+    from torch import nn
+
+    def block(c_in: int, c_out: int, stride: int) -> nn.Module:
+        class BasicBlock(nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+                self.bn1 = nn.BatchNorm2d(c_out)
+                self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+                self.bn2 = nn.BatchNorm2d(c_out)
+                self.shortcut = (
+                    nn.Sequential(
+                        nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
+                    )
+                    if stride != 1 or c_in != c_out
+                    else nn.Identity()
+                )
+
+            def forward(self, x):
+                out = nn.functional.relu(self.bn1(self.conv1(x)))
+                return nn.functional.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+        return BasicBlock()
+
+    class ResNet18(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(64)
+            widths, c_in, layers = (64, 128, 256, 512), 64, []
+            for i, width in enumerate(widths):
+                layers.append(
+                    nn.Sequential(block(c_in, width, 1 if i == 0 else 2), block(width, width, 1))
+                )
+                c_in = width
+            self.layer1, self.layer2, self.layer3, self.layer4 = layers
+            self.fc = nn.Linear(512, num_classes)
+
+        def forward(self, x):
+            x = nn.functional.relu(self.bn1(self.conv1(x)))
+            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+            return self.fc(x.mean(dim=(2, 3)))
+
+    return ResNet18()
+
+
+def attacks(clf: Any, eps: float, quick: bool, batch_size: int = 32) -> dict[str, Any]:
     from art.attacks.evasion import (
         AutoProjectedGradientDescent,
         BasicIterativeMethod,
@@ -47,14 +110,16 @@ def attacks(clf: Any, eps: float, quick: bool) -> dict[str, Any]:
         MomentumIterativeMethod,
     )
 
-    iters = 10
+    iters, b = 10, batch_size
     apgd = {"eps": eps, "eps_step": eps / 4, "max_iter": 20 if quick else 50,
-            "nb_random_init": 1, "verbose": False}  # fmt: skip
+            "nb_random_init": 1, "batch_size": b, "verbose": False}  # fmt: skip
     return {
-        "fgsm": FastGradientMethod(clf, eps=eps),
-        "bim": BasicIterativeMethod(clf, eps=eps, eps_step=eps / 4, max_iter=iters, verbose=False),
+        "fgsm": FastGradientMethod(clf, eps=eps, batch_size=b),
+        "bim": BasicIterativeMethod(
+            clf, eps=eps, eps_step=eps / 4, max_iter=iters, batch_size=b, verbose=False
+        ),
         "mim": MomentumIterativeMethod(
-            clf, eps=eps, eps_step=eps / 4, max_iter=iters, verbose=False
+            clf, eps=eps, eps_step=eps / 4, max_iter=iters, batch_size=b, verbose=False
         ),
         "apgd_ce": AutoProjectedGradientDescent(clf, loss_type="cross_entropy", **apgd),
         "apgd_dlr": AutoProjectedGradientDescent(clf, loss_type="difference_logits_ratio", **apgd),
@@ -69,20 +134,13 @@ class HCPExperiment(Experiment):
     reference = "AI4Media D4.1 §3.2, Table 2; Mygdalis & Pitas, Pattern Recognition 2022"
 
     def _datasets(self, ctx: RunContext) -> list[tuple[str, Any, Any, Any, Any]]:
-        from .. import data as loaders
-        from ._images import digits_split, mnist_split
+        from ._images import cifar10_split, digits_split, mnist_split
 
         if ctx.data_root is None:
             return [digits_split(ctx.seed)]
         if ctx.quick:
             return [mnist_split(ctx.data_root, ctx.seed)]
-        rng = np.random.default_rng(ctx.seed)
-        x_tr, y_tr = loaders.load_cifar10("train", ctx.data_root)
-        x_te, y_te = loaders.load_cifar10("test", ctx.data_root)
-        o = rng.permutation(len(y_tr))[:10_000]  # the zips are class-ordered: shuffle first
-        x_tr = (x_tr[o] / 255.0).astype(np.float32).transpose(0, 3, 1, 2)
-        x_te = (x_te / 255.0).astype(np.float32).transpose(0, 3, 1, 2)
-        return [("cifar10", x_tr, y_tr[o], x_te, y_te)]
+        return [cifar10_split(ctx.data_root, ctx.seed)]
 
     def run(self, ctx: RunContext) -> dict[str, float]:
         import torch
