@@ -168,3 +168,25 @@ def test_hcp_experiment_embedded(tmp_path):
     for method in METHODS:  # attacks hurt every model
         assert res[f"digits_{method}_bim"] < res[f"digits_{method}_clean"]
     assert (tmp_path / "hcp" / "digits_robust_accuracy.png").exists()
+
+
+def test_resnet18_cifar_takes_hcp_layer_names():
+    from ai4media_ext.experiments.hcp import resnet18_cifar
+    from ai4media_ext.experiments.kanonymity import art_classifier
+
+    torch.manual_seed(0)
+    model = resnet18_cifar()
+    assert sum(p.numel() for p in model.parameters()) == 11_173_962  # the CIFAR ResNet-18
+    clf = art_classifier(model, (3, 32, 32), "cpu")
+    assert clf.predict(np.zeros((2, 3, 32, 32), np.float32)).shape == (2, 10)
+    HCPTrainer(clf, ["layer3", "layer4"])  # torchvision-style names validate
+
+
+def test_cifar10_split_shuffles_the_class_ordered_zips(data_root):
+    from ai4media_ext.experiments._images import cifar10_split
+
+    name, x_tr, y_tr, x_te, y_te = cifar10_split(data_root, 0)
+    assert name == "cifar10" and x_tr.shape == x_te.shape == (10_000, 3, 32, 32)
+    assert 0.0 <= x_te.min() and x_te.max() <= 1.0
+    # any prefix (what the experiment attacks) holds every class
+    assert len(np.unique(y_te[:100])) == 10 and len(np.unique(y_tr[:100])) == 10
