@@ -138,14 +138,16 @@ class _HookedLossTrainer(Trainer):
     activations of named modules (read with forward hooks, removed after training)."""
 
     final_layer = "output"
+    #: Adam step size of the loss parameters when ``aux_learning_rate`` is not given
+    default_aux_learning_rate = 1e-2
 
     def __init__(
         self,
         classifier: Any,
         layers: Sequence[str],
         *,
-        weight: float = 1.0,
-        aux_learning_rate: float = 1e-2,
+        weight: float = 0.01,
+        aux_learning_rate: float | None = None,
         warmup_epochs: int = 1,
         verbose: bool = True,
     ) -> None:
@@ -167,6 +169,8 @@ class _HookedLossTrainer(Trainer):
             )
         if not isinstance(weight, numbers.Real) or not weight >= 0:
             raise ValueError(f"weight must be a real number >= 0, got {weight!r}")
+        if aux_learning_rate is None:
+            aux_learning_rate = self.default_aux_learning_rate
         if not isinstance(aux_learning_rate, numbers.Real) or not aux_learning_rate > 0:
             raise ValueError(f"aux_learning_rate must be > 0, got {aux_learning_rate!r}")
         if (
@@ -346,26 +350,10 @@ class HCPTrainer(_HookedLossTrainer):
 
 class CenterLossTrainer(_HookedLossTrainer):
     """Centre-loss training (CE + ``weight`` x :class:`CenterLoss` on the named layers), the CL
-    baseline; same interface as :class:`HCPTrainer`."""
+    baseline; same interface as :class:`HCPTrainer` (centres move with Adam at step 0.5 unless
+    ``aux_learning_rate`` says otherwise)."""
 
-    def __init__(
-        self,
-        classifier: Any,
-        layers: Sequence[str],
-        *,
-        weight: float = 0.01,
-        aux_learning_rate: float = 0.5,
-        warmup_epochs: int = 1,
-        verbose: bool = True,
-    ) -> None:
-        super().__init__(
-            classifier,
-            layers,
-            weight=weight,
-            aux_learning_rate=aux_learning_rate,
-            warmup_epochs=warmup_epochs,
-            verbose=verbose,
-        )
+    default_aux_learning_rate = 0.5
 
     def _make_loss(self, n_classes: int, n_features: int) -> nn.Module:
         return CenterLoss(n_classes, n_features)
