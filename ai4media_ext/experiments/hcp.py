@@ -1,5 +1,6 @@
-"""HCP vs softmax, centre loss and PGD adversarial training under FGSM/BIM/MIM, AutoPGD and a
-transfer attack (seed Table 2, with the evaluation the seed does not do)."""
+"""HCP vs softmax, centre loss, prototype conformity loss and PGD adversarial training under
+FGSM/BIM/MIM, AutoPGD and a transfer attack (seed Table 2, with the evaluation the seed does not
+do)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from tqdm.auto import tqdm
 
 from ._core import Experiment, RunContext, numpy_global_seed, save_figure
 
-METHODS = ("sm", "cl", "at", "hcp")
+METHODS = ("sm", "cl", "pcl", "at", "hcp")
 ATTACKS = ("clean", "fgsm", "bim", "mim", "apgd_ce", "apgd_dlr", "transfer")
 #: L-inf budgets: the seed's 0.03 for CIFAR-10 in [0, 1]; 0.1 for the grey-scale digits
 EPS = {"cifar10": 0.03, "mnist": 0.1, "digits": 0.1}
@@ -31,7 +32,7 @@ def train(
     logits); returns seconds per epoch."""
     from art.defences.trainer import AdversarialTrainerMadryPGD
 
-    from ..robustness.hcp import CenterLossTrainer, HCPTrainer
+    from ..robustness.hcp import CenterLossTrainer, HCPTrainer, PCLTrainer
 
     b = batch_size
     start = time.perf_counter()
@@ -41,6 +42,8 @@ def train(
         CenterLossTrainer(clf, [layers[-1]], verbose=False).fit(
             x, y, nb_epochs=epochs, batch_size=b
         )
+    elif method == "pcl":
+        PCLTrainer(clf, list(layers), verbose=False).fit(x, y, nb_epochs=epochs, batch_size=b)
     elif method == "hcp":
         HCPTrainer(clf, list(layers), verbose=False).fit(x, y, nb_epochs=epochs, batch_size=b)
     elif method == "at":
@@ -127,7 +130,7 @@ def attacks(clf: Any, eps: float, quick: bool, batch_size: int = 32) -> dict[str
 
 
 class HCPExperiment(Experiment):
-    """Clean and robust accuracy of SM, CL, AT and HCP (same CNN, epochs and optimiser)."""
+    """Clean and robust accuracy of SM, CL, PCL, AT and HCP (same CNN, epochs and optimiser)."""
 
     name = "hcp"
     title = "Hyperspherical class prototypes vs softmax, centre loss and adversarial training"
@@ -196,10 +199,11 @@ class HCPExperiment(Experiment):
         x = np.arange(len(ATTACKS))
         for j, method in enumerate(METHODS):
             vals = [results[f"{name}_{method}_{a}"] for a in ATTACKS]
-            ax.bar(x + (j - 1.5) * 0.2, vals, 0.2, label=method.upper())
+            width = 0.8 / len(METHODS)
+            ax.bar(x + (j - (len(METHODS) - 1) / 2) * width, vals, width, label=method.upper())
         ax.set_xticks(x, ATTACKS)
         ax.set_ylabel("accuracy")
         ax.set_ylim(0, 1)
         ax.set_title(f"{name}: clean and robust accuracy (L-inf eps = {EPS[name]})")
-        ax.legend(ncol=4, fontsize=8)
+        ax.legend(ncol=len(METHODS), fontsize=8)
         save_figure(fig, ctx.out_dir / f"{name}_robust_accuracy.png")

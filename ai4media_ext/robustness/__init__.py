@@ -11,6 +11,8 @@ __all__ = [
     "HCPLoss",
     "HCPTrainer",
     "KAnonymityAttack",
+    "PCLTrainer",
+    "PrototypeConformityLoss",
     "cw_ssim",
     "k_anonymity_satisfied",
     "rank_pmf",
@@ -23,6 +25,8 @@ _LAZY = {
     "HCPLoss": "hcp",
     "HCPTrainer": "hcp",
     "KAnonymityAttack": "kanonymity",
+    "PCLTrainer": "hcp",
+    "PrototypeConformityLoss": "hcp",
     "cw_ssim": "cwssim",
 }
 

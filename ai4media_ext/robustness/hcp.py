@@ -20,7 +20,14 @@ from art.defences.trainer.trainer import Trainer  # noqa: E402
 from torch import nn  # noqa: E402
 from tqdm.auto import trange  # noqa: E402
 
-__all__ = ["CenterLoss", "CenterLossTrainer", "HCPLoss", "HCPTrainer"]
+__all__ = [
+    "CenterLoss",
+    "CenterLossTrainer",
+    "HCPLoss",
+    "HCPTrainer",
+    "PCLTrainer",
+    "PrototypeConformityLoss",
+]
 
 
 class HCPLoss(nn.Module):
@@ -110,6 +117,42 @@ class CenterLoss(nn.Module):
 
     def forward(self, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return 0.5 * (h - self.centers[y]).pow(2).sum(1).mean()
+
+
+class PrototypeConformityLoss(nn.Module):
+    r"""Prototype conformity loss (PCL, Mustafa et al., ICCV 2019, eq. (3)) with learnable class
+    centres :math:`w_j`:
+
+    .. math:: \frac{1}{N}\sum_i \Big[\|h_i - w_{y_i}\|^2 - \frac{\gamma}{C-1}\sum_{j \ne y_i}
+              \big(\|h_i - w_j\|^2 + \|w_{y_i} - w_j\|^2\big)\Big]
+
+    The paper's loss has :math:`\gamma = 1`; it is unbounded below (scaling every feature and
+    centre up lowers it: with :math:`\gamma = 1` our CIFAR-10 CNN's loss ran to -2.6e9 within 10
+    epochs), so the push part gets a smaller weight, ``push_weight`` (default 0.1).
+    """
+
+    def __init__(self, n_classes: int, n_features: int, *, push_weight: float = 0.1) -> None:
+        super().__init__()
+        if (
+            isinstance(n_classes, bool)
+            or not isinstance(n_classes, numbers.Integral)
+            or n_classes < 2
+        ):
+            raise ValueError(f"n_classes must be an int >= 2, got {n_classes!r}")
+        if not isinstance(push_weight, numbers.Real) or not push_weight >= 0:
+            raise ValueError(f"push_weight must be a real number >= 0, got {push_weight!r}")
+        self.push_weight = float(push_weight)
+        self.centers = nn.Parameter(torch.randn(n_classes, n_features) * 0.01)
+
+    initialise = CenterLoss.initialise
+
+    def forward(self, h: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        d = torch.cdist(h, self.centers).pow(2)  # N x C
+        dc = torch.cdist(self.centers, self.centers).pow(2)[y]  # N x C: ||w_y - w_j||^2
+        own = d.gather(1, y[:, None]).squeeze(1)
+        # the j = y_i column of d + dc is ||h_i - w_y||^2 + 0: take it out of the push sum
+        push = ((d + dc).sum(1) - own) / (d.shape[1] - 1)
+        return (own - self.push_weight * push).mean()
 
 
 def _class_means(
@@ -357,3 +400,34 @@ class CenterLossTrainer(_HookedLossTrainer):
 
     def _make_loss(self, n_classes: int, n_features: int) -> nn.Module:
         return CenterLoss(n_classes, n_features)
+
+
+class PCLTrainer(_HookedLossTrainer):
+    """Prototype-conformity-loss training (CE + ``weight`` x :class:`PrototypeConformityLoss`
+    on the named layers), the PCL baseline; same interface as :class:`HCPTrainer`."""
+
+    def __init__(
+        self,
+        classifier: Any,
+        layers: Sequence[str],
+        *,
+        push_weight: float = 0.1,
+        weight: float = 0.01,
+        aux_learning_rate: float | None = None,
+        warmup_epochs: int = 1,
+        verbose: bool = True,
+    ) -> None:
+        super().__init__(
+            classifier,
+            layers,
+            weight=weight,
+            aux_learning_rate=aux_learning_rate,
+            warmup_epochs=warmup_epochs,
+            verbose=verbose,
+        )
+        if not isinstance(push_weight, numbers.Real) or not push_weight >= 0:
+            raise ValueError(f"push_weight must be a real number >= 0, got {push_weight!r}")
+        self.push_weight = float(push_weight)
+
+    def _make_loss(self, n_classes: int, n_features: int) -> nn.Module:
+        return PrototypeConformityLoss(n_classes, n_features, push_weight=self.push_weight)
