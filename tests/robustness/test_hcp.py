@@ -4,7 +4,13 @@ import torch
 from art.attacks.evasion import FastGradientMethod
 from art.defences.trainer import Trainer
 
-from ai4media_ext.robustness.hcp import CenterLossTrainer, HCPLoss, HCPTrainer
+from ai4media_ext.robustness.hcp import (
+    CenterLossTrainer,
+    HCPLoss,
+    HCPTrainer,
+    PCLTrainer,
+    PrototypeConformityLoss,
+)
 
 
 def _toy_loss():
@@ -57,11 +63,32 @@ def test_gradients_reach_prototypes_and_radii():
     assert h.grad.abs().sum() > 0
 
 
+def test_pcl_on_hand_computed_toy_case():
+    loss = PrototypeConformityLoss(2, 2, push_weight=0.1)
+    with torch.no_grad():
+        loss.centers.copy_(torch.tensor([[0.0, 0.0], [2.0, 0.0]]))
+    h = torch.tensor([[1.0, 0.0], [2.0, 1.0]], requires_grad=True)
+    y = torch.tensor([0, 1])
+    # sample 0: own 1, push (1 + 4) / 1 -> 1 - 0.5; sample 1: own 1, push (5 + 4) -> 1 - 0.9
+    value = loss(h, y)
+    assert value.item() == pytest.approx((0.5 + 0.1) / 2)
+    value.backward()
+    assert h.grad is not None and loss.centers.grad is not None
+    assert loss.centers.grad.abs().sum() > 0
+    # the paper's unit push weight: 1 - 5 and 1 - 9
+    loss.push_weight = 1.0
+    assert loss(h, y).item() == pytest.approx((-4 - 8) / 2)
+
+
 def test_bad_loss_parameters():
     with pytest.raises(ValueError, match="n_classes"):
         HCPLoss(1, 4)
     with pytest.raises(ValueError, match="c must be > 0"):
         HCPLoss(3, 4, c=0)
+    with pytest.raises(ValueError, match="push_weight"):
+        PrototypeConformityLoss(3, 4, push_weight=-0.1)
+    with pytest.raises(ValueError, match="n_classes"):
+        PrototypeConformityLoss(1, 4)
 
 
 @pytest.fixture
@@ -112,11 +139,14 @@ def test_warmup_epochs_are_cross_entropy_only(digits_data):
     assert len(trainer.history_) == 3
 
 
-def test_center_loss_trainer_runs(digits_data):
+@pytest.mark.parametrize("trainer_cls", [CenterLossTrainer, PCLTrainer])
+def test_baseline_trainers_run(digits_data, trainer_cls):
     x, y, x_te, y_te = digits_data
     clf = _classifier()
-    CenterLossTrainer(clf, ["fc1"], verbose=False).fit(x, y, nb_epochs=8)
+    trainer = trainer_cls(clf, ["fc1"], verbose=False)
+    trainer.fit(x, y, nb_epochs=8)
     assert (clf.predict(x_te).argmax(1) == y_te).mean() > 0.8
+    assert all(not m._forward_hooks for m in clf.model.modules())
 
 
 def test_bad_trainer_arguments(digits_data):
@@ -135,6 +165,10 @@ def test_bad_trainer_arguments(digits_data):
         HCPTrainer(clf, ["fc1"], warmup_epochs=-1)
     with pytest.raises(ValueError, match="warmup_epochs"):
         CenterLossTrainer(clf, ["fc1"], warmup_epochs=1.5)
+    with pytest.raises(ValueError, match="push_weight"):
+        PCLTrainer(clf, ["fc1"], push_weight=-1)
+    with pytest.raises(ValueError, match="valid names"):
+        PCLTrainer(clf, ["nope"])
     x, y, _, _ = digits_data
     with pytest.raises(ValueError, match="nb_epochs"):
         HCPTrainer(clf, ["fc1"], verbose=False).fit(x, y, nb_epochs=0)
@@ -147,6 +181,7 @@ def test_registered_as_art_defence():
 
     assert registry.load("ai4media_ext.art.defences", "hcp") is HCPTrainer
     assert registry.load("ai4media_ext.art.defences", "center_loss") is CenterLossTrainer
+    assert registry.load("ai4media_ext.art.defences", "pcl") is PCLTrainer
     import ai4media_ext.robustness as robustness
 
     assert robustness.HCPTrainer is HCPTrainer and "HCPLoss" in robustness.__all__
