@@ -2,8 +2,9 @@
 data and batch size, same run.
 
 Goal (issue #6): HCP <= 1.5x SM and <= 1/3 of AT. SM is ART's own ``PyTorchClassifier.fit``;
-``ce_same_loop`` (cross-entropy alone in HCPTrainer's loop) isolates what the HCP terms cost. Run: python benchmarks/bench_hcp.py
-[--data-root ../shared/data] (MNIST 8000 with a data root, scikit-learn's digits without).
+``ce_same_loop`` (cross-entropy alone in HCPTrainer's loop) isolates what the HCP terms cost.
+Run: python benchmarks/bench_hcp.py [--data-root ../shared/data] (MNIST 8000 with a data root,
+scikit-learn's digits without).
 """
 
 from __future__ import annotations

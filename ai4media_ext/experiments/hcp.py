@@ -28,8 +28,8 @@ def train(
     layers: tuple[str, ...] = ("conv3", "fc1"),
     batch_size: int = 128,
 ) -> float:
-    """Train ``clf`` in place with ``method`` (CL and HCP constrain ``layers``; HCP also the
-    logits); returns seconds per epoch."""
+    """Train ``clf`` in place with ``method`` (PCL and HCP constrain ``layers``, CL the last of
+    them; HCP also the logits); returns seconds per epoch."""
     from art.defences.trainer import AdversarialTrainerMadryPGD
 
     from ..robustness.hcp import CenterLossTrainer, HCPTrainer, PCLTrainer
@@ -61,27 +61,22 @@ def resnet18_cifar(num_classes: int = 10) -> Any:
     ``layer4``, ``fc``) so the same layer names work with :class:`HCPTrainer`."""
     from torch import nn
 
-    def block(c_in: int, c_out: int, stride: int) -> nn.Module:
-        class BasicBlock(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
-                self.bn1 = nn.BatchNorm2d(c_out)
-                self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
-                self.bn2 = nn.BatchNorm2d(c_out)
-                self.shortcut = (
-                    nn.Sequential(
-                        nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
-                    )
-                    if stride != 1 or c_in != c_out
-                    else nn.Identity()
-                )
+    class BasicBlock(nn.Module):
+        def __init__(self, c_in: int, c_out: int, stride: int) -> None:
+            super().__init__()
+            self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(c_out)
+            self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(c_out)
+            self.shortcut = (
+                nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+                if stride != 1 or c_in != c_out
+                else nn.Identity()
+            )
 
-            def forward(self, x):
-                out = nn.functional.relu(self.bn1(self.conv1(x)))
-                return nn.functional.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
-
-        return BasicBlock()
+        def forward(self, x):
+            out = nn.functional.relu(self.bn1(self.conv1(x)))
+            return nn.functional.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
 
     class ResNet18(nn.Module):
         def __init__(self) -> None:
@@ -91,7 +86,9 @@ def resnet18_cifar(num_classes: int = 10) -> Any:
             widths, c_in, layers = (64, 128, 256, 512), 64, []
             for i, width in enumerate(widths):
                 layers.append(
-                    nn.Sequential(block(c_in, width, 1 if i == 0 else 2), block(width, width, 1))
+                    nn.Sequential(
+                        BasicBlock(c_in, width, 1 if i == 0 else 2), BasicBlock(width, width, 1)
+                    )
                 )
                 c_in = width
             self.layer1, self.layer2, self.layer3, self.layer4 = layers
@@ -133,7 +130,10 @@ class HCPExperiment(Experiment):
     """Clean and robust accuracy of SM, CL, PCL, AT and HCP (same CNN, epochs and optimiser)."""
 
     name = "hcp"
-    title = "Hyperspherical class prototypes vs softmax, centre loss and adversarial training"
+    title = (
+        "Hyperspherical class prototypes vs softmax, centre loss, prototype conformity loss and "
+        "adversarial training"
+    )
     reference = "AI4Media D4.1 §3.2, Table 2; Mygdalis & Pitas, Pattern Recognition 2022"
 
     def _datasets(self, ctx: RunContext) -> list[tuple[str, Any, Any, Any, Any]]:

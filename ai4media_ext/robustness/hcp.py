@@ -30,6 +30,22 @@ __all__ = [
 ]
 
 
+def _check_real(name: str, value: Any, *, positive: bool) -> float:
+    """``value`` as a float, or a ValueError naming ``name`` and the allowed range."""
+    ok = isinstance(value, numbers.Real) and (value > 0 if positive else value >= 0)
+    if not ok:
+        rule = "> 0" if positive else "a real number >= 0"
+        raise ValueError(f"{name} must be {rule}, got {value!r}")
+    return float(value)
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    """``value`` as an int, or a ValueError naming ``name`` and the allowed range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
 class HCPLoss(nn.Module):
     r"""HCP loss of one layer: C learnable class prototypes :math:`A \in R^{C \times L}` and radii
     :math:`r_j`, with :math:`d_{ij} = \|h_i - a_j\|_2^2` for activations :math:`h_i`.
@@ -60,15 +76,10 @@ class HCPLoss(nn.Module):
 
     def __init__(self, n_classes: int, n_features: int, *, c: float = 1.0, e: float = 1e-3) -> None:
         super().__init__()
-        for name, v in (("n_classes", n_classes), ("n_features", n_features)):
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {v!r}")
-        if n_classes < 2:
-            raise ValueError(f"n_classes must be >= 2, got {n_classes}")
-        for name, v in (("c", c), ("e", e)):
-            if not isinstance(v, numbers.Real) or not v > 0:
-                raise ValueError(f"{name} must be > 0, got {v!r}")
-        self.c, self.e = float(c), float(e)
+        _check_int("n_classes", n_classes, 2)
+        _check_int("n_features", n_features, 1)
+        self.c = _check_real("c", c, positive=True)
+        self.e = _check_real("e", e, positive=True)
         self.prototypes = nn.Parameter(torch.randn(n_classes, n_features) * 0.01)
         self.radii = nn.Parameter(torch.ones(n_classes))
 
@@ -133,15 +144,9 @@ class PrototypeConformityLoss(nn.Module):
 
     def __init__(self, n_classes: int, n_features: int, *, push_weight: float = 0.1) -> None:
         super().__init__()
-        if (
-            isinstance(n_classes, bool)
-            or not isinstance(n_classes, numbers.Integral)
-            or n_classes < 2
-        ):
-            raise ValueError(f"n_classes must be an int >= 2, got {n_classes!r}")
-        if not isinstance(push_weight, numbers.Real) or not push_weight >= 0:
-            raise ValueError(f"push_weight must be a real number >= 0, got {push_weight!r}")
-        self.push_weight = float(push_weight)
+        _check_int("n_classes", n_classes, 2)
+        _check_int("n_features", n_features, 1)
+        self.push_weight = _check_real("push_weight", push_weight, positive=False)
         self.centers = nn.Parameter(torch.randn(n_classes, n_features) * 0.01)
 
     initialise = CenterLoss.initialise
@@ -210,22 +215,12 @@ class _HookedLossTrainer(Trainer):
             raise ValueError(
                 f"unknown layer name(s) {bad}; valid names: {valid + [self.final_layer]}"
             )
-        if not isinstance(weight, numbers.Real) or not weight >= 0:
-            raise ValueError(f"weight must be a real number >= 0, got {weight!r}")
+        self.weight = _check_real("weight", weight, positive=False)
         if aux_learning_rate is None:
             aux_learning_rate = self.default_aux_learning_rate
-        if not isinstance(aux_learning_rate, numbers.Real) or not aux_learning_rate > 0:
-            raise ValueError(f"aux_learning_rate must be > 0, got {aux_learning_rate!r}")
-        if (
-            isinstance(warmup_epochs, bool)
-            or not isinstance(warmup_epochs, numbers.Integral)
-            or warmup_epochs < 0
-        ):
-            raise ValueError(f"warmup_epochs must be an int >= 0, got {warmup_epochs!r}")
-        self.warmup_epochs = int(warmup_epochs)
+        self.aux_learning_rate = _check_real("aux_learning_rate", aux_learning_rate, positive=True)
+        self.warmup_epochs = _check_int("warmup_epochs", warmup_epochs, 0)
         self.layers = list(layers)
-        self.weight = float(weight)
-        self.aux_learning_rate = float(aux_learning_rate)
         self.verbose = verbose
         self.losses_: nn.ModuleDict | None = None
         self.history_: list[dict[str, float]] = []
@@ -250,9 +245,8 @@ class _HookedLossTrainer(Trainer):
         model = clf.model
         device = clf.device
         verbose = self.verbose if verbose is None else verbose
-        for name, v in (("nb_epochs", nb_epochs), ("batch_size", batch_size)):
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
-                raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+        nb_epochs = _check_int("nb_epochs", nb_epochs, 1)
+        batch_size = _check_int("batch_size", batch_size, 1)
         x = np.asarray(x)
         labels = np.asarray(y)
         labels = labels.argmax(1) if labels.ndim == 2 else labels.astype(np.int64)
@@ -383,9 +377,7 @@ class HCPTrainer(_HookedLossTrainer):
             warmup_epochs=warmup_epochs,
             verbose=verbose,
         )
-        if not isinstance(c, numbers.Real) or not c > 0:
-            raise ValueError(f"c must be > 0, got {c!r}")
-        self.c = float(c)
+        self.c = _check_real("c", c, positive=True)
 
     def _make_loss(self, n_classes: int, n_features: int) -> nn.Module:
         return HCPLoss(n_classes, n_features, c=self.c)
@@ -425,9 +417,7 @@ class PCLTrainer(_HookedLossTrainer):
             warmup_epochs=warmup_epochs,
             verbose=verbose,
         )
-        if not isinstance(push_weight, numbers.Real) or not push_weight >= 0:
-            raise ValueError(f"push_weight must be a real number >= 0, got {push_weight!r}")
-        self.push_weight = float(push_weight)
+        self.push_weight = _check_real("push_weight", push_weight, positive=False)
 
     def _make_loss(self, n_classes: int, n_features: int) -> nn.Module:
         return PrototypeConformityLoss(n_classes, n_features, push_weight=self.push_weight)
