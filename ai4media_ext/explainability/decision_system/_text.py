@@ -1,0 +1,86 @@
+"""Plain-language explanations of one decision: reasons for the person concerned and the
+operator's view (rule fired, distance of each policy variable to a change of decision)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..._validation import InvalidParameterError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .explainer import DecisionSystemExplainer
+
+__all__ = ["explain_text"]
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.3g}" if np.isfinite(v) else "inf"
+
+
+def _subject(ex: DecisionSystemExplainer, x: np.ndarray, decision: Any, k: int) -> list[str]:
+    values = ex.shap_values(x[None])[0]
+    # attributions are for the indicator of ex.target: flip so that > 0 supports this decision
+    support = values if decision == ex.target else -values
+    order = [i for i in np.argsort(-support) if support[i] > 0][:k]
+    lines = [f"Decision: {decision}."]
+    if not order:
+        return lines + ["No single characteristic stands out: the decision is the usual one."]
+    lines.append("Main reasons:")
+    for rank, i in enumerate(order, 1):
+        name = ex.model.feature_names_in_[i]
+        via = [o for o in ex.model.output_names_ if o in ex.model.policy_inputs_
+               and i in set(ex.model.model_columns(o).tolist())]  # fmt: skip
+        direct = name in ex.model.policy_inputs_
+        how = " and ".join(
+            ([f"the estimated {', '.join(via)}"] if via else [])
+            + (["the policy's own rule on it"] if direct else [])
+        )
+        lines.append(f"  {rank}. your {name} ({_fmt(x[i])}) weighed towards '{decision}'"
+                     + (f" through {how}" if how else "") + ".")  # fmt: skip
+    return lines
+
+
+def _operator(ex: DecisionSystemExplainer, x: np.ndarray, decision: Any) -> list[str]:
+    system = ex.model
+    geo = ex.geometry(x[None])
+    z = system.policy_values(x[None])[0]
+    rule = " AND ".join(f"{v} {op} {_fmt(t)}" for v, op, t in system.rules(x))
+    lines = [f"Rule fired: {rule or '(root)'} -> {decision}."]
+    if not geo.target[0].any():
+        return lines + ["No region of the policy gives another decision."]
+    l = int(geo.nearest[0])
+    other = system.classes_[system.tree_.leaf_class[system.tree_.leaves[l]]]
+    lines.append(f"Nearest region with decision '{other}': distance {_fmt(geo.distance[0, l])} "
+                 f"({ex.metric} metric), reached by:")  # fmt: skip
+    moves = np.flatnonzero(geo.displacement[0, l] != 0)
+    for j in moves[np.argsort(geo.gap[0, l, moves])]:
+        new = z[j] + geo.displacement[0, l, j]
+        op = ">" if geo.displacement[0, l, j] > 0 else "<="
+        lines.append(f"  - {system.policy_inputs_[j]}: {_fmt(z[j])} -> {op} {_fmt(new)} "
+                     f"(gap {_fmt(geo.gap[0, l, j])})")  # fmt: skip
+    lines.append("Distance to a change of decision moving one policy variable alone:")
+    for j, name in enumerate(system.policy_inputs_):
+        d = geo.axis_distance[0, j]
+        note = _fmt(d) if np.isfinite(d) else "cannot change it alone"
+        lines.append(f"  - {name} = {_fmt(z[j])}: {note} "
+                     f"(importance {geo.importance[0, j]:.2f})")  # fmt: skip
+    return lines
+
+
+def explain_text(ex: DecisionSystemExplainer, x: Any, *, audience: str, max_reasons: int) -> str:
+    if audience not in ("subject", "operator", "both"):
+        raise InvalidParameterError(
+            f"audience must be 'subject', 'operator' or 'both', got {audience!r}"
+        )
+    if isinstance(max_reasons, bool) or not isinstance(max_reasons, int) or max_reasons < 1:
+        raise InvalidParameterError(f"max_reasons must be an int >= 1, got {max_reasons!r}")
+    X = ex.model._check_X(np.asarray(x, dtype=np.float64).reshape(1, -1))
+    decision = ex.model.predict(X)[0]
+    parts = []
+    if audience in ("subject", "both"):
+        parts += _subject(ex, X[0], decision, max_reasons)
+    if audience in ("operator", "both"):
+        parts += (["", "Operator view:"] if parts else []) + _operator(ex, X[0], decision)
+    return "\n".join(parts)
