@@ -20,22 +20,20 @@ def _fmt(v: float) -> str:
 
 
 def _subject(ex: DecisionSystemExplainer, x: np.ndarray, decision: Any, k: int) -> list[str]:
-    values = ex.shap_values(x[None])[0]
-    # attributions are for the indicator of ex.target: flip so that > 0 supports this decision
-    support = values if decision == ex.target else -values
-    order = [i for i in np.argsort(-support) if support[i] > 0][:k]
+    paths = ex.path_attributions(x[None])
+    sign = 1.0 if decision == ex.target else -1.0  # > 0 below: supports the decision taken
+    support = {name: sign * v[0] for name, v in paths.items()}
+    total = sum(support.values())
+    order = [i for i in np.argsort(-total) if total[i] > 0][:k]
     lines = [f"Decision: {decision}."]
     if not order:
         return lines + ["No single characteristic stands out: the decision is the usual one."]
     lines.append("Main reasons:")
     for rank, i in enumerate(order, 1):
         name = ex.model.feature_names_in_[i]
-        via = [o for o in ex.model.output_names_ if o in ex.model.policy_inputs_
-               and i in set(ex.model.model_columns(o).tolist())]  # fmt: skip
-        direct = name in ex.model.policy_inputs_
+        via = [p for p, v in support.items() if v[i] > 0.1 * total[i]]
         how = " and ".join(
-            ([f"the estimated {', '.join(via)}"] if via else [])
-            + (["the policy's own rule on it"] if direct else [])
+            "the policy's own rule on it" if p == name else f"the estimated {p}" for p in via
         )
         lines.append(f"  {rank}. your {name} ({_fmt(x[i])}) weighed towards '{decision}'"
                      + (f" through {how}" if how else "") + ".")  # fmt: skip

@@ -224,20 +224,30 @@ class DecisionSystemExplainer(shap.Explainer):
             )  # fmt: skip
         return out
 
+    def path_attributions(self, X: Any) -> dict[str, np.ndarray]:
+        """Contribution (n, n_features) of each policy variable's path to the raw features:
+        ``{policy variable: values}``; a model output's path spreads its policy attribution over
+        the model's inputs, a raw variable's path is its own column. They add up to
+        :meth:`shap_values`."""
+        X = self.model._check_X(X)
+        phi_policy = self.policy_attributions(X)
+        index = {f: i for i, f in enumerate(self.model.feature_names_in_.tolist())}
+        per_model = self.model_attributions(X)
+        paths = {}
+        for j, name in enumerate(self.model.policy_inputs_):
+            values = np.zeros(X.shape, dtype=np.float64)
+            if name in per_model:
+                cols = self.model.model_columns(name)
+                values[:, cols] = phi_policy[:, j : j + 1] * _rescale(per_model[name])
+            else:
+                values[:, index[name]] = phi_policy[:, j]
+            paths[name] = values
+        return paths
+
     def shap_values(self, X: Any) -> np.ndarray:
         """Combined attributions (n, n_features) float64 of the raw features."""
         X = self.model._check_X(X)
-        phi_policy = self.policy_attributions(X)
-        values = np.zeros(X.shape, dtype=np.float64)
-        index = {f: i for i, f in enumerate(self.model.feature_names_in_.tolist())}
-        per_model = self.model_attributions(X)
-        for j, name in enumerate(self.model.policy_inputs_):
-            if name in per_model:
-                cols = self.model.model_columns(name)
-                values[:, cols] += phi_policy[:, j : j + 1] * _rescale(per_model[name])
-            else:
-                values[:, index[name]] += phi_policy[:, j]
-        return values
+        return sum(self.path_attributions(X).values(), np.zeros(X.shape, dtype=np.float64))
 
     def __call__(
         self,
