@@ -67,8 +67,9 @@ def _lime(fn: _ModelFn, Xm: np.ndarray, bg: np.ndarray, classifier: bool, num_sa
         exp = explainer.explain_instance(
             row, predict, labels=labels, num_features=Xm.shape[1], num_samples=num_samples
         )
-        local = exp.local_exp[1] if classifier else exp.local_exp[next(iter(exp.local_exp))]
-        for j, w in local:
+        # classification: label 1 is the explained probability; regression: LIME stores the
+        # weights under 1 (and their negation under 0)
+        for j, w in exp.local_exp[1]:
             out[i, j] = w
     return out
 

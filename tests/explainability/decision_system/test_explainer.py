@@ -186,3 +186,15 @@ def test_bad_inputs(synthetic):
     before = synthetic.X[300:303].copy()
     ex(before)
     np.testing.assert_array_equal(before, synthetic.X[300:303])
+
+
+def test_lime_per_model_signs_follow_the_regressor():
+    rng = np.random.default_rng(0)
+    Xr = rng.normal(size=(300, 2))
+    reg = LinearRegression().fit(Xr, 3.0 * Xr[:, 0] - 2.0 * Xr[:, 1])
+    system = DecisionSystem({"o": reg}, ThresholdTree(Split("o", 0.0, left=Leaf(0), right=Leaf(1))),
+                            feature_names=["a", "b"])  # fmt: skip
+    ex = DecisionSystemExplainer(system, Xr[:50], model_explainers="lime", lime_num_samples=300,
+                                 seed=0)  # fmt: skip
+    phi = ex.model_attributions(np.array([[1.5, -1.5]]))["o"][0]
+    assert phi[0] > 0 and phi[1] > 0  # a high and b low both raise o
