@@ -15,7 +15,7 @@ import numpy as np
 from .._io import write_text_atomic
 from ._core import Experiment, RunContext, save_figure
 
-METHODS = ("structured", "chainshap", "kernelshap", "permutationshap", "lime")
+METHODS = ("structured", "chainshap", "structuredlime", "kernelshap", "permutationshap", "lime")
 
 
 @dataclass
@@ -130,9 +130,10 @@ def explainers(case: Case, bg: np.ndarray, st: Setting) -> dict[str, Callable]:
     c = system.classes_.tolist().index(case.target)
     f = lambda A: system.predict_proba(A)[:, c]  # noqa: E731
 
-    def structured(X, seed, importance="geometric"):
+    def structured(X, seed, importance="geometric", per_model="auto"):
         ex = DecisionSystemExplainer(system, bg, target=case.target, seed=seed,
-                                     policy_importance=importance)  # fmt: skip
+                                     policy_importance=importance, model_explainers=per_model,
+                                     lime_num_samples=st.lime_samples)  # fmt: skip
         return ex(X).values
 
     def kernel(X, seed):
@@ -156,6 +157,7 @@ def explainers(case: Case, bg: np.ndarray, st: Setting) -> dict[str, Callable]:
 
     return {"structured": structured,
             "chainshap": lambda X, s: structured(X, s, "shapley"),
+            "structuredlime": lambda X, s: structured(X, s, per_model="lime"),
             "kernelshap": kernel, "permutationshap": permutation, "lime": lime}  # fmt: skip
 
 

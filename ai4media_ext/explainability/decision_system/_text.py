@@ -40,11 +40,31 @@ def _subject(ex: DecisionSystemExplainer, x: np.ndarray, decision: Any, k: int) 
     return lines
 
 
+def _tightest(rules: list[tuple[str, str, float]], order: list[str]) -> list[str]:
+    """The path's tests merged per variable: ``lo < v <= hi`` with the tightest bounds."""
+    lo: dict[str, float] = {}
+    hi: dict[str, float] = {}
+    for v, op, t in rules:
+        if op == "<=":
+            hi[v] = min(hi.get(v, np.inf), t)
+        else:
+            lo[v] = max(lo.get(v, -np.inf), t)
+    out = []
+    for v in order:
+        if v in lo and v in hi:
+            out.append(f"{_fmt(lo[v])} < {v} <= {_fmt(hi[v])}")
+        elif v in lo:
+            out.append(f"{v} > {_fmt(lo[v])}")
+        elif v in hi:
+            out.append(f"{v} <= {_fmt(hi[v])}")
+    return out
+
+
 def _operator(ex: DecisionSystemExplainer, x: np.ndarray, decision: Any) -> list[str]:
     system = ex.model
     geo = ex.geometry(x[None])
     z = system.policy_values(x[None])[0]
-    rule = " AND ".join(f"{v} {op} {_fmt(t)}" for v, op, t in system.rules(x))
+    rule = " AND ".join(_tightest(system.rules(x), system.policy_inputs_))
     lines = [f"Rule fired: {rule or '(root)'} -> {decision}."]
     if not geo.target[0].any():
         return lines + ["No region of the policy gives another decision."]
