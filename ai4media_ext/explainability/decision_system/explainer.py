@@ -132,7 +132,8 @@ class DecisionSystemExplainer(shap.Explainer):
         seed: int | None = None,
     ):
         p = float(p) if isinstance(p, numbers.Real) and not isinstance(p, bool) else p
-        params = {"policy_importance": policy_importance, "metric": metric, "p": p, "temperature": temperature, "max_evals": max_evals,
+        params = {"policy_importance": policy_importance, "metric": metric, "p": p,
+                  "temperature": temperature, "max_evals": max_evals,
                   "lime_num_samples": lime_num_samples, "seed": seed}  # fmt: skip
         check_params(self, params, self._parameter_constraints)
         if not isinstance(model, DecisionSystem):
@@ -192,22 +193,20 @@ class DecisionSystemExplainer(shap.Explainer):
     # --- the three steps --------------------------------------------------------------------
     def geometry(self, X: Any) -> PolicyGeometry:
         """Alvarez distances and importances of the policy variables for rows ``X`` (n, F)."""
-        Z = self.model.policy_values(X)
+        return self._geometry(self.model.policy_values(X))
+
+    def _geometry(self, Z: np.ndarray) -> PolicyGeometry:
         return policy_geometry(self.model.tree_, Z, self.bg_policy_, self.target_index_,
                                metric=self.metric, p=self.p,
                                temperature=self.temperature)  # fmt: skip
 
-    def _indicator(self, X: np.ndarray) -> np.ndarray:
-        return self.model.predict_proba(X)[:, self.target_index_]
-
     def policy_attributions(self, X: Any) -> np.ndarray:
         """``Phi`` (n, n_policy_inputs): policy-level attributions summing to ``f(x) - E[f]``."""
-        X = self.model._check_X(X)
+        Z = self.model.policy_values(X)  # validates X; the models run once
         if self.policy_importance == "shapley":
-            Z = self.model.policy_values(X)
             return policy_shapley(self.model.tree_, Z, self.bg_policy_, self.target_index_)
-        dev = self._indicator(X) - self.expected_value
-        return dev[:, None] * self.geometry(X).importance
+        f = self.model._predict_index(Z) == self.target_index_
+        return (f - self.expected_value)[:, None] * self._geometry(Z).importance
 
     def model_attributions(self, X: Any) -> dict[str, np.ndarray]:
         """Per-model attributions ``{output name: (n, F_m)}`` over each model's own columns."""
