@@ -99,6 +99,13 @@ class DecisionSystemExplainer(shap.Explainer):
 
     Notes
     -----
+    With the geometric policy step every policy variable's attribution has the sign of
+    ``f(x) - E_bg[f]``: the geometry explains why this decision rather than another (how far the
+    case is from the other decisions' regions, and along which variables), so a policy variable
+    whose value pushes against the decision relative to the background average gets 0 rather
+    than a negative value (a model input can still be negative through its model's split).
+    ``policy_importance="shapley"`` gives signed policy-level Shapley values instead.
+
     ``__call__(X)`` returns a ``shap.Explanation`` with ``values`` (n, n_features),
     ``base_values`` (n,) = ``E_bg[f]`` and ``data`` ``X``, so shap's plots (waterfall, bar,
     beeswarm) work unchanged. :meth:`explain_policy` gives the policy-level Explanation and
