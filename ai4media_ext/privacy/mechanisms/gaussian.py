@@ -179,6 +179,7 @@ class SecureGaussian(AccountedMechanism):
             g = math.ldexp(1.0, exponent)
             delta_units = math.floor(sens / g) + 1
             sigma_units = calibrate_sigma(eps, delta, delta_units)
+            sigma_units = max(sigma_units, math.ceil(self._sigma_floor() / g))
             if sigma_units > _MAX_SIGMA_UNITS:
                 raise ValueError(
                     f"epsilon={eps}, delta={delta} need a noise of {sigma_units} grid steps "
@@ -187,6 +188,10 @@ class SecureGaussian(AccountedMechanism):
             grid = (g, delta_units, sigma_units)
         self._cache = (key, grid)
         return grid
+
+    def _sigma_floor(self) -> float:
+        """A lower bound on the noise scale (value units) a subclass may impose; none here."""
+        return 0.0
 
     @property
     def granularity(self) -> float:

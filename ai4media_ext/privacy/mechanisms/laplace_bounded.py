@@ -133,12 +133,21 @@ class SecureLaplaceBoundedDomain(SecureLaplaceTruncated):
             n, _, _ = self._snapped(arr, g)
             n = n.astype(np.int64).ravel()
             y = np.empty_like(n)
+            # Rejection sampling, k candidates per value per round (k ~ 2 / acceptance, the
+            # acceptance P(n + Z in [A, B]) being known in closed form); the first candidate
+            # inside the domain is kept, so each output has exactly the conditional law.
+            accept = DiscreteLaplaceMoments(scale).between(0, a - n, b - n)
+            k = int(min(max(math.ceil(2.0 / max(float(accept.min()), 1e-12)), 1), 1 << 16))
             todo = np.arange(n.size)
             while todo.size:
-                cand = n[todo] + discrete_laplace(self._rng, scale, todo.size)
+                kk = max(1, min(k, (1 << 22) // todo.size))
+                draws = discrete_laplace(self._rng, scale, todo.size * kk)
+                cand = n[todo, None] + draws.reshape(todo.size, kk)
                 inside = (cand >= a) & (cand <= b)
-                y[todo[inside]] = cand[inside]
-                todo = todo[~inside]
+                hit = inside.any(axis=1)
+                first = inside.argmax(axis=1)
+                y[todo[hit]] = cand[hit, first[hit]]
+                todo = todo[~hit]
             out = (y.astype(np.float64) * g).reshape(arr.shape)
         accountant.spend(self.epsilon, self.delta)
         return float(out) if out.ndim == 0 else out
