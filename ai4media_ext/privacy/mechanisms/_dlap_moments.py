@@ -80,4 +80,5 @@ def clipped_moments(mom: DiscreteLaplaceMoments, a: np.ndarray, b: np.ndarray):
     fin_b = np.where(np.isfinite(b), b, 0.0)
     m1 = fin_a * p_lo + fin_b * p_hi + mom.between(1, fa + 1.0, cb - 1.0)
     m2 = fin_a**2 * p_lo + fin_b**2 * p_hi + mom.between(2, fa + 1.0, cb - 1.0)
-    return m1, m2
+    point = a == b  # a degenerate range: the clip is the constant a (never double-counted)
+    return np.where(point, fin_a, m1), np.where(point, fin_a**2, m2)
