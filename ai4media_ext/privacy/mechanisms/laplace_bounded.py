@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -74,7 +73,7 @@ class SecureLaplaceBoundedDomain(SecureLaplaceTruncated):
             eps = self._relaxed_epsilon() * (1 - 1e-12)  # margin for the float log term
 
             def ok(s: int) -> bool:
-                return float(Fraction(delta_units, s)) + _log_delta_c(s, delta_units, b - a) <= eps
+                return delta_units / s + _log_delta_c(s, delta_units, b - a) <= eps
 
             lo, hi = scale - 1, scale
             while not ok(hi):
@@ -136,8 +135,13 @@ class SecureLaplaceBoundedDomain(SecureLaplaceTruncated):
             # Rejection sampling, k candidates per value per round (k ~ 2 / acceptance, the
             # acceptance P(n + Z in [A, B]) being known in closed form); the first candidate
             # inside the domain is kept, so each output has exactly the conditional law.
-            accept = DiscreteLaplaceMoments(scale).between(0, a - n, b - n)
-            k = int(min(max(math.ceil(2.0 / max(float(accept.min()), 1e-12)), 1), 1 << 16))
+            # the least acceptance is at a domain end: P(0 <= Z <= W) = (1 - q**(W+1)) / (1 + q)
+            lq = -1.0 / scale
+            width = b - a
+            least = (-math.expm1((width + 1) * lq) if math.isfinite(width) else 1.0) / (
+                1.0 + math.exp(lq)
+            )
+            k = int(min(max(math.ceil(2.0 / max(least, 1e-12)), 1), 1 << 16))
             todo = np.arange(n.size)
             while todo.size:
                 kk = max(1, min(k, (1 << 22) // todo.size))

@@ -63,9 +63,16 @@ class _SecureLaplaceDelta(SecureLaplace):
         return math.inf if self.delta >= 1 else self.epsilon - math.log1p(-self.delta)
 
     def _grid(self) -> tuple[float, int, int]:
-        # SecureLaplace's grid at the relaxed epsilon (the same construction, reused).
+        # SecureLaplace's grid at the relaxed epsilon (the same construction, reused), cached
+        # per parameter values (they may be changed after construction, as in diffprivlib).
+        key = (self.epsilon, self.delta, self.sensitivity)
+        cached = self.__dict__.get("_grid_cache")
+        if cached is not None and cached[0] == key:
+            return cached[1]
         proxy = types.SimpleNamespace(epsilon=self._relaxed_epsilon(), sensitivity=self.sensitivity)
-        return SecureLaplace._grid(proxy)
+        grid = SecureLaplace._grid(proxy)
+        self._grid_cache = (key, grid)
+        return grid
 
     def effective_epsilon(self) -> float:
         """The pure-DP loss guaranteed, ``delta_units / scale_units`` (for ``delta = 0``)."""
