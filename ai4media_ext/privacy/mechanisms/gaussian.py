@@ -154,11 +154,11 @@ class SecureGaussian(AccountedMechanism):
         return super()._check_epsilon_delta(epsilon, delta)
 
     def _check_all(self, value: Any) -> bool:
-        check_params(
-            self,
-            {"epsilon": self.epsilon, "delta": self.delta, "sensitivity": self.sensitivity},
-            self._parameter_constraints,
-        )
+        params = {"epsilon": self.epsilon, "delta": self.delta, "sensitivity": self.sensitivity}
+        key = tuple((k, type(v), v) for k, v in params.items())
+        if self.__dict__.get("_checked") != key:  # re-validate only what changed since
+            check_params(self, params, self._parameter_constraints)
+            self._checked = key
         super()._check_all(value)
         self._check_sensitivity(self.sensitivity)
         return True

@@ -21,6 +21,7 @@ import numpy as np
 from diffprivlib.mechanisms import DPMechanism
 from diffprivlib.mechanisms.base import TruncationAndFoldingMixin
 
+from ..._validation import Interval, check_params
 from ._base import as_real_array
 from ._dlap_moments import DiscreteLaplaceMoments, clipped_moments
 from .laplace import SecureLaplace
@@ -37,6 +38,18 @@ class _SecureLaplaceDelta(SecureLaplace):
     ``delta > 0``; ``delta = 1`` returns the value unchanged).
     """
 
+    _parameter_constraints = {
+        "epsilon": [Interval(numbers.Real, 0, None, closed="left")],
+        "delta": [Interval(numbers.Real, 0, 1, closed="both")],
+        "sensitivity": [Interval(numbers.Real, 0, None, closed="left")],
+        "lower": [numbers.Real],
+        "upper": [numbers.Real],
+    }
+
+    def _params(self) -> dict[str, Any]:
+        names = ("epsilon", "delta", "sensitivity", "lower", "upper")
+        return {k: self.__dict__[k] for k in names if k in self.__dict__}
+
     def __init__(
         self,
         *,
@@ -46,6 +59,11 @@ class _SecureLaplaceDelta(SecureLaplace):
         random_state: Any = None,
         accountant: Any = None,
     ) -> None:
+        check_params(
+            self,
+            {"epsilon": epsilon, "delta": delta, "sensitivity": sensitivity},
+            self._parameter_constraints,
+        )
         DPMechanism.__init__(self, epsilon=epsilon, delta=delta, random_state=random_state)
         self.accountant = accountant
         self.sensitivity = self._check_sensitivity(sensitivity)
@@ -58,6 +76,14 @@ class _SecureLaplaceDelta(SecureLaplace):
             if v != v:
                 raise ValueError(f"{name} must not be NaN")
         return DPMechanism._check_epsilon_delta(epsilon, delta)
+
+    def _check_all(self, value: Any) -> bool:
+        params = self._params()
+        key = tuple((k, type(v), v) for k, v in params.items())
+        if self.__dict__.get("_checked") != key:  # re-validate only what changed since
+            check_params(self, params, self._parameter_constraints)
+            self._checked = key
+        return super()._check_all(value)
 
     def _relaxed_epsilon(self) -> float:
         return math.inf if self.delta >= 1 else self.epsilon - math.log1p(-self.delta)
@@ -121,6 +147,7 @@ class SecureLaplaceTruncated(_SecureLaplaceDelta, TruncationAndFoldingMixin):
         random_state: Any = None,
         accountant: Any = None,
     ) -> None:
+        check_params(self, {"lower": lower, "upper": upper}, self._parameter_constraints)
         super().__init__(
             epsilon=epsilon,
             delta=delta,
