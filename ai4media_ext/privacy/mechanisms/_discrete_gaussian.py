@@ -13,6 +13,7 @@ discrete Gaussian law ``P(y) ∝ exp(-y**2 / (2 sigma**2))``.
 from __future__ import annotations
 
 import decimal
+import functools
 import math
 from fractions import Fraction
 from typing import Any
@@ -142,6 +143,7 @@ def discrete_gaussian_delta(sigma: float, epsilon: float, sensitivity: int) -> f
     return max(0.0, first - math.exp(epsilon) * second) if epsilon < 700 else first
 
 
+@functools.lru_cache(maxsize=1024)
 def calibrate_sigma(epsilon: float, delta: float, sensitivity: int) -> int:
     """The smallest integer ``sigma`` whose discrete Gaussian is ``(epsilon, delta)``-DP for the
     integer ``sensitivity`` (bisection on :func:`discrete_gaussian_delta`)."""

@@ -27,11 +27,13 @@ Why each keeps diffprivlib's guarantee (or strengthens it):
 
 from __future__ import annotations
 
+import contextlib
 import math
 from typing import Any
 
 import numpy as np
 
+from . import _scalar
 from .gaussian import SecureGaussian
 from .laplace_bounded import SecureLaplaceBoundedDomain
 from .laplace_variants import SecureLaplaceFolded, SecureLaplaceTruncated, _SecureLaplaceDelta
@@ -66,6 +68,12 @@ class _NoAccounting:
         return x
 
     def randomise(self, value: Any) -> Any:
+        if type(value) in (float, int) or isinstance(value, np.floating | np.integer):
+            with contextlib.suppress(OverflowError):
+                v = float(value)
+                if math.isfinite(v):  # the scalar fast path (same exact law, no numpy)
+                    self._check_all(value)
+                    return self._randomise_scalar(v)
         arr = np.asarray(value) if not isinstance(value, str) else None
         if arr is None or arr.dtype.kind != "f" or np.isfinite(arr).all():
             return super().randomise(value)
@@ -76,7 +84,31 @@ class _NoAccounting:
         return float(out) if out.ndim == 0 else out
 
 
-class Laplace(_NoAccounting, _SecureLaplaceDelta):
+def _snapped_units(mech: Any, v: float, g: float) -> int:
+    units = v / g  # exact: g is a power of two
+    if not abs(units) < _MAX_UNITS:
+        mech._units(np.asarray(v), g)  # raises the mechanisms' ValueError
+    return round(units)  # half to even, as numpy's rint
+
+
+_MAX_UNITS = 2.0**61
+
+
+class _ScalarLaplace:
+    """Scalar fast path of the Laplace family: ``(round(v / g) + Z) g``, then :meth:`_post`."""
+
+    def _post(self, out: float) -> float:
+        return out
+
+    def _randomise_scalar(self, v: float) -> float:
+        g, _, scale = self._grid()
+        if scale == 0:
+            return self._post(v)
+        z = _scalar.discrete_laplace(self._rng, scale)
+        return self._post(float(_snapped_units(self, v, g) + z) * g)
+
+
+class Laplace(_NoAccounting, _ScalarLaplace, _SecureLaplaceDelta):
     """Secure drop-in for :class:`diffprivlib.mechanisms.Laplace` (same signature)."""
 
     def __init__(self, *, epsilon, delta=0.0, sensitivity, random_state=None):
@@ -86,8 +118,11 @@ class Laplace(_NoAccounting, _SecureLaplaceDelta):
         self._grid()
 
 
-class LaplaceTruncated(_NoAccounting, SecureLaplaceTruncated):
+class LaplaceTruncated(_NoAccounting, _ScalarLaplace, SecureLaplaceTruncated):
     """Secure drop-in for :class:`diffprivlib.mechanisms.LaplaceTruncated` (same signature)."""
+
+    def _post(self, out: float) -> float:
+        return min(max(out, self.lower), self.upper)
 
     def _non_finite(self, x: np.ndarray) -> np.ndarray:
         return np.clip(x, self.lower, self.upper)
@@ -103,8 +138,12 @@ class LaplaceTruncated(_NoAccounting, SecureLaplaceTruncated):
         )
 
 
-class LaplaceFolded(_NoAccounting, SecureLaplaceFolded):
+class LaplaceFolded(_NoAccounting, _ScalarLaplace, SecureLaplaceFolded):
     """Secure drop-in for :class:`diffprivlib.mechanisms.LaplaceFolded` (same signature)."""
+
+    def _post(self, out: float) -> float:
+        folded = self._fold_units(np.asarray(out), self.lower, self.upper)
+        return float(np.clip(folded, self.lower, self.upper))
 
     def _non_finite(self, x: np.ndarray) -> np.ndarray:
         return np.where(np.isnan(x), x, np.clip(x, self.lower, self.upper))
@@ -123,6 +162,25 @@ class LaplaceFolded(_NoAccounting, SecureLaplaceFolded):
 class LaplaceBoundedDomain(_NoAccounting, SecureLaplaceBoundedDomain):
     """Secure drop-in for :class:`diffprivlib.mechanisms.LaplaceBoundedDomain` (same signature)."""
 
+    def _randomise_scalar(self, v: float) -> float:
+        g, _, scale = self._grid()
+        a, b = self._domain_units(g)
+        v = min(max(v, self.lower), self.upper)
+        if scale == 0:
+            return v
+        lq = -1.0 / scale
+        width = b - a
+        least = (-math.expm1((width + 1) * lq) if math.isfinite(width) else 1.0) / (
+            1.0 + math.exp(lq)
+        )
+        if a > b or least < 0.25:  # low acceptance: the batched rejection sampler
+            return float(SecureLaplaceBoundedDomain.randomise(self, v))
+        n = min(max(_snapped_units(self, v, g), a), b)
+        while True:  # exact rejection: the first draw inside the domain
+            y = n + _scalar.discrete_laplace(self._rng, scale)
+            if a <= y <= b:
+                return float(y) * g
+
     def _non_finite(self, x: np.ndarray) -> np.ndarray:
         return np.clip(x, self.lower, self.upper)
 
@@ -139,6 +197,13 @@ class LaplaceBoundedDomain(_NoAccounting, SecureLaplaceBoundedDomain):
 
 class GaussianAnalytic(_NoAccounting, SecureGaussian):
     """Secure drop-in for :class:`diffprivlib.mechanisms.GaussianAnalytic` (same signature)."""
+
+    def _randomise_scalar(self, v: float) -> float:
+        g, _, sigma = self._grid()
+        if sigma == 0:
+            return v
+        z = _scalar.discrete_gaussian(self._rng, sigma)
+        return float(_snapped_units(self, v, g) + z) * g
 
     def __init__(self, *, epsilon, delta, sensitivity, random_state=None):
         super().__init__(

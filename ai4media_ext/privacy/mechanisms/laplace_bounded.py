@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -31,6 +32,28 @@ def _log_delta_c(scale: int, delta_units: int, width: float) -> float:
     tail = math.exp((width - delta_units + 1) * lq) if math.isfinite(width) else 0.0
     denom = -math.expm1((width + 1) * lq) if math.isfinite(width) else 1.0
     return math.log1p(one_minus_qd * (q - tail) / denom)
+
+
+@functools.lru_cache(maxsize=1024)
+def _bounded_scale(delta_units: int, start: int, epsilon: float, width: float) -> int:
+    """The least integer scale ``s >= start - 1`` with ``D / s + ln dC(s) <= epsilon`` (bisection;
+    ``epsilon`` is the relaxed one, given a 1e-12 margin for the float log term)."""
+    eps = epsilon * (1 - 1e-12)
+
+    def ok(s: int) -> bool:
+        return delta_units / s + _log_delta_c(s, delta_units, width) <= eps
+
+    lo, hi = start - 1, start
+    while not ok(hi):
+        lo, hi = hi, 2 * hi
+        if hi > _MAX_SCALE_UNITS:
+            raise ValueError(
+                f"epsilon={epsilon} is too small for a bounded domain of {width} grid steps"
+            )
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if ok(mid) else (mid, hi)
+    return hi
 
 
 class SecureLaplaceBoundedDomain(SecureLaplaceTruncated):
@@ -70,23 +93,7 @@ class SecureLaplaceBoundedDomain(SecureLaplaceTruncated):
         g, delta_units, scale = _SecureLaplaceDelta._grid(self)
         if scale:
             a, b = self._domain_units(g)
-            eps = self._relaxed_epsilon() * (1 - 1e-12)  # margin for the float log term
-
-            def ok(s: int) -> bool:
-                return delta_units / s + _log_delta_c(s, delta_units, b - a) <= eps
-
-            lo, hi = scale - 1, scale
-            while not ok(hi):
-                lo, hi = hi, 2 * hi
-                if hi > _MAX_SCALE_UNITS:
-                    raise ValueError(
-                        f"epsilon={self.epsilon} is too small for the bounded domain "
-                        f"[{self.lower}, {self.upper}] on this grid"
-                    )
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                lo, hi = (lo, mid) if ok(mid) else (mid, hi)
-            scale = hi
+            scale = _bounded_scale(delta_units, scale, self._relaxed_epsilon(), b - a)
         grid = (g, delta_units, scale)
         self._bd_cache = (key, grid)
         return grid

@@ -11,6 +11,7 @@ Holohan et al.'s (2020) bound, so it is exactly the bounded Laplace mechanism on
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import types
@@ -28,6 +29,13 @@ from .laplace import SecureLaplace
 
 _TAIL = 750.0  # q**(750 s) = exp(-750) underflows to 0 in float64
 _MAX_PIECES = 5_000_000
+
+
+@functools.lru_cache(maxsize=1024)
+def _laplace_grid(epsilon: float, sensitivity: float) -> tuple[float, int, int]:
+    """SecureLaplace's grid (the same construction, reused), memoised: diffprivlib's tools build
+    a new mechanism with the same parameters on every call."""
+    return SecureLaplace._grid(types.SimpleNamespace(epsilon=epsilon, sensitivity=sensitivity))
 
 
 class _SecureLaplaceDelta(SecureLaplace):
@@ -77,11 +85,13 @@ class _SecureLaplaceDelta(SecureLaplace):
                 raise ValueError(f"{name} must not be NaN")
         return DPMechanism._check_epsilon_delta(epsilon, delta)
 
+    def _param_key(self) -> tuple:
+        return tuple((k, type(v), v) for k, v in self._params().items())
+
     def _check_all(self, value: Any) -> bool:
-        params = self._params()
-        key = tuple((k, type(v), v) for k, v in params.items())
+        key = self._param_key()
         if self.__dict__.get("_checked") != key:  # re-validate only what changed since
-            check_params(self, params, self._parameter_constraints)
+            check_params(self, self._params(), self._parameter_constraints)
             self._checked = key
         return super()._check_all(value)
 
@@ -95,8 +105,7 @@ class _SecureLaplaceDelta(SecureLaplace):
         cached = self.__dict__.get("_grid_cache")
         if cached is not None and cached[0] == key:
             return cached[1]
-        proxy = types.SimpleNamespace(epsilon=self._relaxed_epsilon(), sensitivity=self.sensitivity)
-        grid = SecureLaplace._grid(proxy)
+        grid = _laplace_grid(self._relaxed_epsilon(), self.sensitivity)
         self._grid_cache = (key, grid)
         return grid
 
@@ -156,6 +165,7 @@ class SecureLaplaceTruncated(_SecureLaplaceDelta, TruncationAndFoldingMixin):
             accountant=accountant,
         )
         TruncationAndFoldingMixin.__init__(self, lower=lower, upper=upper)
+        self._checked = self._param_key()  # all five were checked above
         self._grid()
 
     def _check_all(self, value: Any) -> bool:
