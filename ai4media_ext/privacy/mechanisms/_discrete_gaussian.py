@@ -55,24 +55,38 @@ def bernoulli_exp_neg_gaussian(rng: Any, y: np.ndarray, sigma: int) -> np.ndarra
 
     ``t = sigma + 1`` (CKS20 Algorithm 3 with integer ``sigma``). The float ``gamma`` has an
     absolute error below ``e_g = (|d| e_d + e_d**2) / sigma**2 + 2**-50 gamma`` where
-    ``d = |y| - sigma**2 / t`` and ``e_d = 2**-51 (|y| + sigma)``; ``exp`` adds 2 ulp. A draw is decided in floats only when the uniform's interval
-    clears ``exp(-gamma)`` by ``p (e_g + 2**-45) + 2**-62``; the rest go to
-    :func:`_exact_less_exp`.
+    ``d = |y| - sigma**2 / t`` and ``e_d = 2**-51 (|y| + sigma)``; ``exp`` and the subtraction
+    ``u - p`` add a few ulp. A draw is decided in floats only when the uniform's interval clears
+    ``exp(-gamma)`` by ``p (e_g + 2**-45) + 2**-62``; the rest go to :func:`_exact_less_exp`.
     """
     t = sigma + 1
-    a = np.abs(y).astype(np.float64)
     sig = float(sigma)
+    a = np.abs(y).astype(np.float64)
     d = a - sig * sig / t
-    e_d = 2.0**-51 * (a + sig)
-    gamma = d * d / (2.0 * sig * sig)
-    e_g = (np.abs(d) * e_d + e_d * e_d) / (sig * sig) + 2.0**-50 * gamma
-    p = np.exp(-gamma)
-    margin = p * (e_g + 2.0**-45) + 2.0**-62
+    e_d = a  # reused in place: e_d = 2**-51 (|y| + sigma)
+    e_d += sig
+    e_d *= 2.0**-51
+    gamma = np.square(d)
+    gamma *= 1.0 / (2.0 * sig * sig)
+    # m = p (e_g + 2**-45) + 2**-62, e_g = (|d| e_d + e_d**2) / sigma**2 + 2**-50 gamma
+    m = np.abs(d, out=d)
+    m *= e_d
+    np.square(e_d, out=e_d)
+    m += e_d
+    m *= 1.0 / (sig * sig)
+    m += 2.0**-45
+    m += 2.0**-50 * gamma
+    p = np.negative(gamma, out=gamma)
+    np.exp(p, out=p)
+    m *= p
+    m += 2.0**-62
     # A 32-bit prefix of the uniform settles all but about 2**-31 of the draws.
     words = random_uint64(rng, (y.size + 1) // 2).view(np.uint32)[: y.size]
-    u = words * 2.0**-32  # exact
-    out = u + 2.0**-32 <= p - margin  # surely accepted
-    unsure = np.flatnonzero(~out & (u < p + margin))
+    diff = words.astype(np.float64)
+    diff *= 2.0**-32  # exact: the interval's lower end
+    diff -= p  # within 1 ulp, far below m
+    out = diff <= -(m + 2.0**-32)  # surely accepted: the whole interval is below p - m
+    unsure = np.flatnonzero(~out & (diff < m))  # the rest is surely rejected
     s2 = sigma * sigma
     for i in unsure.tolist():
         gamma_i = Fraction((abs(int(y[i])) * t - s2) ** 2, 2 * s2 * t * t)
