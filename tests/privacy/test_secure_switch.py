@@ -217,3 +217,13 @@ def test_scalar_samplers_exact_paths():
     w /= np.exp(-(np.arange(-40, 41) ** 2) / 8.0).sum()
     obs = np.array([(g == v).sum() for v in vals] + [(np.abs(g) > 6).sum()])
     assert chisquare(obs, np.append(w, 1 - w.sum()) * g.size).pvalue > 1e-3
+
+
+def test_a_block_object_cannot_be_entered_twice_at_once():
+    block = secure_mechanisms()
+    with block:
+        with pytest.raises(RuntimeError, match="already open"):
+            block.__enter__()
+    assert not is_secure()
+    with block:  # reusable once closed
+        assert is_secure()
