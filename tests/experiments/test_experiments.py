@@ -7,7 +7,7 @@ import pytest
 
 from ai4media_ext import registry
 from ai4media_ext.experiments import run_experiments, write_json_atomic
-from ai4media_ext.experiments.dp_float_attack import ATTACKS, EPSILONS, MECHANISMS
+from ai4media_ext.experiments.dp_float_attack import ATTACKS, EPSILONS, GAUSSIANS, MECHANISMS, TOOLS
 from ai4media_ext.experiments.dp_naive_bayes import QUICK_EPSILONS
 
 
@@ -44,6 +44,21 @@ def test_dp_float_attack(tmp_path):
         assert res[f"advantage_diffprivlib_laplace_precision_eps_{eps:g}"] > 0.01
         assert res[f"epsilon_lower_bound_secure_laplace_reachability_eps_{eps:g}"] <= eps
     assert (tmp_path / "dp-float-attack" / "float_attacks.png").exists()
+    # Gaussian samplers and whole tools (issue 24): zero advantage for the secure versions only.
+    for eps in EPSILONS:
+        for mech in GAUSSIANS + TOOLS:
+            if mech == "diffprivlib_gaussian" and eps > 1:
+                continue  # diffprivlib's classic Gaussian refuses epsilon > 1
+            adv = res[f"advantage_{mech}_precision_eps_{eps:g}"]
+            if mech in ("secure_gaussian", "tools_mean_secure"):
+                assert adv == 0.0
+                assert res[f"epsilon_lower_bound_{mech}_precision_eps_{eps:g}"] == 0.0
+            else:
+                assert adv > 0.0 and res[f"flag_rate_input1_{mech}_precision_eps_{eps:g}"] == 0.0
+        for mech in ("diffprivlib_gaussian_analytic", "numpy_normal", "tools_mean_original"):
+            # a loss beyond the declared epsilon (the bound saturates near ln(n / 3.7) at eps 10)
+            assert res[f"epsilon_lower_bound_{mech}_precision_eps_{eps:g}"] > min(eps, 5.0)
+    assert (tmp_path / "dp-float-attack" / "float_attacks_gaussian_tools.png").exists()
 
 
 def test_results_json_is_valid_json_even_with_nan(tmp_path):
