@@ -169,7 +169,8 @@ class SecureLaplace(AccountedMechanism):
         return float(Fraction(delta_units, scale_units)) if scale_units else 0.0
 
     def _units(self, arr: np.ndarray, g: float) -> np.ndarray:
-        units = np.asarray(arr / g)  # exact: g is a power of two
+        with np.errstate(over="ignore"):  # an overflow to inf is refused just below
+            units = np.asarray(arr / g)  # exact: g is a power of two
         if not (units.max(initial=0.0) < _MAX_UNITS and units.min(initial=0.0) > -_MAX_UNITS):
             raise ValueError(
                 f"value must satisfy |value| < {_MAX_UNITS * g:.6g} for epsilon={self.epsilon}, "
