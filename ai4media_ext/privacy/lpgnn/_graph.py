@@ -43,14 +43,15 @@ class InputKey:
         )
 
 
-def adjacency_t(edge_index: Tensor, num_nodes: int) -> Tensor:
+def adjacency_t(edge_index: Tensor, num_nodes: int, dtype: torch.dtype | None = None) -> Tensor:
     """The transposed adjacency ``adj_t[target, source]`` as a torch CSR tensor.
 
     PyG's sparse path (``propagate(adj_t, ...)``, ``spmm(adj_t, x)``) aggregates row ``i`` of
     ``adj_t`` into node ``i``, so for ``edge_index`` with sources in row 0 and targets in row 1
     (``flow="source_to_target"``) the rows must be the targets: ``out[i] = sum_{j -> i} x[j]``.
     """
-    return to_torch_csr_tensor(edge_index.flip(0), size=(num_nodes, num_nodes))
+    weight = torch.ones(edge_index.size(1), dtype=dtype, device=edge_index.device)
+    return to_torch_csr_tensor(edge_index.flip(0), weight, size=(num_nodes, num_nodes))
 
 
 def check_edge_index(edge_index: Any, num_nodes: int) -> None:

@@ -146,17 +146,17 @@ class LPGNN(torch.nn.Module):
         self._graph_key = None
         self._y_norm = None
 
-    def _csr(self, edge_index: Adj, num_nodes: int) -> Adj:
+    def _csr(self, edge_index: Adj, num_nodes: int, dtype: torch.dtype | None = None) -> Adj:
         # The one-off propagations of the (wide) input features run as one sparse matmul with
         # adj_t (rows = targets); with a COO edge_index they would gather |E| x F messages
         # (6 GB on Facebook).
         if not isinstance(edge_index, Tensor) or edge_index.layout != torch.strided:
             return edge_index
         cache = self._csr_cache
-        if cache is None or not cache[0].matches(edge_index, extra=num_nodes):
+        if cache is None or not cache[0].matches(edge_index, extra=(num_nodes, dtype)):
             self._csr_cache = cache = (
-                InputKey(edge_index, extra=num_nodes),
-                adjacency_t(edge_index, num_nodes),
+                InputKey(edge_index, extra=(num_nodes, dtype)),
+                adjacency_t(edge_index, num_nodes, dtype),
             )
         return cache[1]
 
@@ -196,7 +196,7 @@ class LPGNN(torch.nn.Module):
     def _hidden(self, x: Tensor, edge_index: Adj) -> Tensor:
         self._check_inputs(x, edge_index)
         # KProp(cached=True) returns its cached output while x and the graph are unchanged.
-        x = self.x_prop(x, self._csr(edge_index, x.size(0)))
+        x = self.x_prop(x, self._csr(edge_index, x.size(0), x.dtype))
         return F.selu(self._first_layer(x, edge_index))
 
     def _first_layer(self, x: Tensor, edge_index: Adj) -> Tensor:
@@ -206,7 +206,7 @@ class LPGNN(torch.nn.Module):
         # the neighbour mean is too: compute it once per graph instead of every epoch.
         cache = self._sage_aggregate
         if cache is None or not cache[0].matches(x, edge_index):
-            adj = self._csr(edge_index, x.size(0))
+            adj = self._csr(edge_index, x.size(0), x.dtype)
             agg = self.conv1.propagate(adj, x=(x, x), size=None).detach()
             self._sage_aggregate = cache = (InputKey(x, edge_index), agg)
         return self.conv1.lin_l(cache[1]) + self.conv1.lin_r(x)

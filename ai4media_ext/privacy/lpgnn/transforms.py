@@ -196,10 +196,11 @@ class LabelPerturbation(BaseTransform):
         )
         release = (data.train_mask | data.val_mask).cpu().numpy()
         y = data.y.cpu().numpy().copy()
-        try:
-            y[release] = mech.randomise(y[release])
-        except ValueError as exc:  # name the argument as the user knows it
-            raise InvalidParameterError(f"data.y: {exc}") from exc
+        if y.min() < 0 or y.max() >= k:
+            raise InvalidParameterError(
+                f"data.y must hold class indices in [0, {k}), got [{y.min()}, {y.max()}]"
+            )
+        y[release] = mech.randomise(y[release])
         data.y = torch.from_numpy(y).to(data.y.device)
         data.transition_matrix = torch.from_numpy(mech.transition_matrix).float()
         return data
