@@ -97,6 +97,10 @@ class KProp(MessagePassing):
                 f"x must be a floating-point tensor, got "
                 f"{getattr(x, 'dtype', type(x).__name__)}; convert it with x.float()"
             )
+        if x.dim() < 2:
+            raise InvalidParameterError(
+                f"x must have shape (num_nodes, num_features), got {tuple(x.shape)}"
+            )
         num_nodes = x.size(self.node_dim)
         if self.cached and self._cache is not None:
             if self._cache[0].matches(x, edge_index, edge_weight, extra=num_nodes):
