@@ -147,7 +147,7 @@ class RCV(ConceptInterpreter):
 
     _parameter_constraints = {
         "n_splits": [Interval(numbers.Integral, 2, None, closed="left")],
-        "random_state": [Interval(numbers.Integral, 0, None, closed="left")],
+        "random_state": [Interval(numbers.Integral, 0, None, closed="left"), None],
         "ridge": [Interval(numbers.Real, 0, math.inf, closed="left")],
     }
 
