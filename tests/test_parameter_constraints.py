@@ -43,6 +43,7 @@ def _cases():
         FeaturePerturbation,
         KProp,
         LabelPerturbation,
+        LPGNNTrainer,
     )
     from ai4media_ext.privacy.mechanisms import (
         GeneralizedRandomizedResponse,
@@ -63,6 +64,7 @@ def _cases():
         (FeaturePerturbation, lambda **kw: FeaturePerturbation(**{"epsilon": 1.0, **kw})),
         (LabelPerturbation, lambda **kw: LabelPerturbation(**{"epsilon": 1.0, **kw})),
         (LPGNN, lambda **kw: LPGNN(**{"in_channels": 3, "num_classes": 2, **kw})),
+        (LPGNNTrainer, lambda **kw: LPGNNTrainer(**kw)),
         (RCV, lambda **kw: RCV(**{"model": model, "layers": "0", **kw})),
         (
             KAnonymityAttack,

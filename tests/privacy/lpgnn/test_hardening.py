@@ -212,3 +212,15 @@ def test_transforms_never_modify_the_callers_data():
     FeaturePerturbation(1.0, random_state=0, accountant=acc)(data)
     LabelPerturbation(0.1, random_state=0, accountant=acc)(data)
     assert torch.equal(data.x, x) and torch.equal(data.y, y)
+
+
+def test_trainer_refuses_labels_outside_the_models_classes():
+    from ai4media_ext.privacy.lpgnn import LPGNNTrainer
+
+    data = _labelled()
+    data.edge_index = torch.tensor([[0, 1, 2], [1, 2, 3]])
+    with pytest.raises(ValueError, match="data.y holds labels in \\[0, 2\\]"):
+        LPGNNTrainer(epochs=1).fit(LPGNN(3, 2), data)
+    data.y = data.y.float()
+    with pytest.raises(TypeError, match="data.y must be 1-D integer"):
+        LPGNNTrainer(epochs=1).fit(LPGNN(3, 3), data)
