@@ -61,6 +61,9 @@ def _fast_spends(accountant: BudgetAccountant, delta: float) -> list | None:
     """The accountant's own spend list when the O(1) path applies, else None."""
     if delta != 0 or accountant.slack != 0:
         return None
+    cls = type(accountant)
+    if cls.spend is not BudgetAccountant.spend or cls.check is not BudgetAccountant.check:
+        return None  # a subclass with its own check/spend is always called
     if accountant.epsilon == math.inf and accountant.delta == 1:
         return None  # diffprivlib's check already returns at once
     spends = getattr(accountant, "_BudgetAccountant__spent_budget", None)

@@ -201,3 +201,16 @@ def test_many_scalar_calls_spend_exactly_and_stop_at_the_ceiling():
         except BudgetError:
             break
     assert calls == len(expected) and acc.total() == expected.total()
+
+
+def test_accountant_subclass_overrides_are_honoured():
+    calls = []
+
+    class Logging(BudgetAccountant):
+        def spend(self, epsilon, delta):
+            calls.append((epsilon, delta))
+            return super().spend(epsilon, delta)
+
+    acc = Logging(epsilon=10)
+    SecureLaplace(epsilon=1, sensitivity=1, accountant=acc, random_state=0).randomise(0.0)
+    assert calls == [(1, 0.0)] and acc.total()[0] == 1
