@@ -17,10 +17,13 @@ auditing). See Mironov (CCS 2012) and Haney et al. (arXiv:2207.13793).
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from .._validation import Interval, InvalidParameterError, check_array, check_params
 
 __all__ = [
     "AttackScore",
@@ -34,6 +37,11 @@ __all__ = [
 ]
 
 _U_BITS = 53
+_SCALE = {"scale": [Interval(numbers.Real, 0, math.inf, closed="neither")]}
+_CP = {
+    "n": [Interval(numbers.Integral, 1, None, closed="left")],
+    "alpha": [Interval(numbers.Real, 0, 1, closed="neither")],
+}
 
 
 def textbook_laplace(value: float, scale: float, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -45,7 +53,7 @@ def textbook_laplace(value: float, scale: float, size: int, rng: np.random.Gener
 
 def precision_flags(y: Any) -> np.ndarray:
     """True where an output is not an integer multiple of ``2**-53`` (exact test)."""
-    y = np.asarray(y, dtype=np.float64)
+    y = check_array(y, name="y", allow_empty=True, dtype=np.float64)
     scaled = y * 2.0**_U_BITS  # exact: multiplication by a power of two
     return scaled != np.floor(scaled)
 
@@ -57,7 +65,8 @@ def reachable_from_zero(y: Any, scale: float) -> np.ndarray:
     candidates ``k`` around ``2**53 * exp(-|y| / scale)`` are recomputed exactly as the sampler
     does; the inversion is accurate to about 3 units of ``k``, so a window of +-6 is searched.
     """
-    y = np.abs(np.asarray(y, dtype=np.float64))
+    check_params("reachable_from_zero", {"scale": scale}, _SCALE)
+    y = np.abs(check_array(y, name="y", allow_empty=True, dtype=np.float64))
     k0 = np.floor(np.exp(-y / scale) * 2.0**_U_BITS)
     hit = np.zeros(y.shape, dtype=bool)
     for j in range(-6, 7):
@@ -77,6 +86,13 @@ def unreachable_from_zero_flags(y: Any, scale: float) -> np.ndarray:
 def clopper_pearson(count: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
     """Two-sided ``1 - alpha`` Clopper–Pearson interval for a binomial proportion."""
     from scipy.stats import beta
+
+    check_params("clopper_pearson", {"n": n, "alpha": alpha}, _CP)
+    check_params(
+        "clopper_pearson",
+        {"count": count},
+        {"count": [Interval(numbers.Integral, 0, n, closed="both")]},
+    )
 
     lo = 0.0 if count == 0 else float(beta.ppf(alpha / 2, count, n - count + 1))
     hi = 1.0 if count == n else float(beta.ppf(1 - alpha / 2, count + 1, n - count))
@@ -107,8 +123,10 @@ def score_attack(flags_0: Any, flags_1: Any, alpha: float = 0.05) -> AttackScore
     """Score a distinguisher from its flags on outputs of M(0) and of M(1)."""
     f0 = np.asarray(flags_0, dtype=bool)
     f1 = np.asarray(flags_1, dtype=bool)
-    if f0.shape != f1.shape or f0.ndim != 1:
-        raise ValueError("flags_0 and flags_1 must be 1-D arrays of the same length")
+    if f0.shape != f1.shape or f0.ndim != 1 or f0.size == 0:
+        raise InvalidParameterError(
+            "flags_0 and flags_1 must be non-empty 1-D arrays of the same length"
+        )
     n = f0.size
     c0, c1 = int(f0.sum()), int(f1.sum())
     bound = 0.0
@@ -135,8 +153,10 @@ def empirical_epsilon(outcomes_0: Any, outcomes_1: Any, alpha: float = 1e-3) -> 
     a1 = np.asarray(outcomes_1)
     if a0.ndim == 1:
         a0, a1 = a0[:, None], a1[:, None]
-    if a0.ndim != 2 or a0.shape[1] != a1.shape[1]:
-        raise ValueError("outcomes_0 and outcomes_1 must be 1-D, or 2-D with equal row length")
+    if a0.ndim != 2 or a1.ndim != 2 or a0.shape[1] != a1.shape[1] or not (len(a0) and len(a1)):
+        raise InvalidParameterError(
+            "outcomes_0 and outcomes_1 must be non-empty, 1-D or 2-D with equal row length"
+        )
     cats, inverse = np.unique(np.concatenate([a0, a1]), axis=0, return_inverse=True)
     inverse = inverse.ravel()
     c0 = np.bincount(inverse[: len(a0)], minlength=len(cats))

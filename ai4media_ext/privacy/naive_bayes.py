@@ -30,7 +30,8 @@ class SecureGaussianNB(GaussianNB):
     sums are clamped (as diffprivlib's ``LaplaceTruncated``), the squared deviations are folded
     at the domain ends (as diffprivlib's ``LaplaceFolded``) where diffprivlib uses a
     bounded-domain Laplace. Clamping a variance would put mass on exactly zero, which a Gaussian
-    likelihood cannot use.
+    likelihood cannot use. A feature whose bounds are equal (``lower == upper``) has
+    sensitivity 0 and is released exactly (mean ``lower``, variance 0), as diffprivlib does.
     """
 
     def _update_mean_variance(
@@ -48,8 +49,8 @@ class SecureGaussianNB(GaussianNB):
         if not n_noisy:
             return mu, var
         n_features = X.shape[1]
-        lower = np.asarray(self.bounds[0], dtype=float)
-        upper = np.asarray(self.bounds[1], dtype=float)
+        lower = np.broadcast_to(np.asarray(self.bounds[0], dtype=float), (n_features,))
+        upper = np.broadcast_to(np.asarray(self.bounds[1], dtype=float), (n_features,))
         mech = SecureLaplace(
             epsilon=self.epsilon / 3 / n_features,
             sensitivity=1.0,
@@ -60,11 +61,20 @@ class SecureGaussianNB(GaussianNB):
             accountant=BudgetAccountant(),
         )
         diameter = upper - lower
-        sums = mech.randomise(X.sum(axis=0) / diameter) * diameter
-        new_mu = np.clip(sums, lower * n_noisy, upper * n_noisy) / n_noisy
-        sq_sens = np.maximum(new_mu - lower, upper - new_mu) ** 2
-        ssd = mech.randomise(((X - new_mu) ** 2).sum(axis=0) / sq_sens) * sq_sens
-        new_var = _fold(ssd, 0.0, sq_sens * n_noisy) / n_noisy
+        # lower == upper: the bounds pin the feature to one value (diffprivlib clips X to the
+        # bounds), so its sensitivity is 0 and, as diffprivlib, it is released without noise:
+        # mean = lower, variance = 0.
+        free = diameter > 0
+        new_mu = lower.copy()
+        new_var = np.zeros(n_features)
+        if free.any():
+            lo, hi, width = lower[free], upper[free], diameter[free]
+            xf = X[:, free]
+            sums = mech.randomise(xf.sum(axis=0) / width) * width
+            new_mu[free] = np.clip(sums, lo * n_noisy, hi * n_noisy) / n_noisy
+            sq_sens = np.maximum(new_mu[free] - lo, hi - new_mu[free]) ** 2
+            ssd = mech.randomise(((xf - new_mu[free]) ** 2).sum(axis=0) / sq_sens) * sq_sens
+            new_var[free] = _fold(ssd, 0.0, sq_sens * n_noisy) / n_noisy
         if n_past == 0:
             return new_mu, new_var
         # Chan, Golub & LeVeque's pooled update, as in scikit-learn / diffprivlib.

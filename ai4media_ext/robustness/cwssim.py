@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .._validation import InvalidParameterError
+
 
 def _filters(h: int, w: int, scales: int, orientations: int, device, dtype) -> Tensor:
     """Fourier-domain complex steerable filters ``(scales * orientations, h, w)``."""
@@ -63,20 +65,39 @@ def cw_ssim(
         orientations (int): orientations per level. (default: 4)
         window (int): side of the local averaging window. (default: 7)
         k (float): small stabilising constant :math:`K`. (default: 1e-6)
+
+    Returns:
+        Tensor: ``(N,)`` in the dtype of ``x`` (float32 or float64).
+
+    Raises:
+        InvalidParameterError: (a ``ValueError`` and ``TypeError``) for non-floating or
+            non-finite images, different shapes or too small images, naming ``x``/``y``.
     """
+    for name, t in (("x", x), ("y", y)):
+        if not isinstance(t, Tensor) or not t.is_floating_point():
+            raise InvalidParameterError(
+                f"{name} must be a floating-point tensor, got "
+                f"{getattr(t, 'dtype', type(t).__name__)}; convert integer images with .float()"
+            )
+        if not torch.isfinite(t.detach()).all():
+            raise InvalidParameterError(f"{name} must be finite (no NaN or inf)")
     if x.shape != y.shape:
-        raise ValueError(
+        raise InvalidParameterError(
             f"x and y must have the same shape, got {tuple(x.shape)} and {tuple(y.shape)}"
         )
     if x.dim() == 3:
         x, y = x[:, None], y[:, None]
     if x.dim() != 4:
-        raise ValueError(f"images must be (N, C, H, W) or (N, H, W), got shape {tuple(x.shape)}")
+        raise InvalidParameterError(
+            f"x and y must be images (N, C, H, W) or (N, H, W), got shape {tuple(x.shape)}"
+        )
     if scales < 1 or orientations < 1 or window < 1:
         raise ValueError("scales, orientations and window must be >= 1")
     h, w = x.shape[-2:]
     if min(h, w) < window:
-        raise ValueError(f"images of {h}x{w} pixels are smaller than the {window}-pixel window")
+        raise InvalidParameterError(
+            f"x and y: images of {h}x{w} pixels are smaller than the {window}-pixel window"
+        )
     lum_x, lum_y = x.mean(dim=1), y.mean(dim=1)
     bank = _filters(h, w, scales, orientations, x.device, lum_x.dtype)
     cx = torch.fft.ifft2(torch.fft.fft2(lum_x)[:, None] * bank)  # (N, B, H, W) complex

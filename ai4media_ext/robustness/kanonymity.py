@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
 import numpy as np
 
 from .._compat import require
+from .._validation import (
+    Interval,
+    InvalidParameterError,
+    check_array,
+    check_labels,
+    check_params,
+)
 
 require("art", "art")
 
@@ -55,7 +63,24 @@ class KAnonymityAttack(EvasionAttack):
     :param batch_size: Samples optimised together.
     :param random_state: Seed of the random split into groups.
     :param verbose: Show a progress bar.
+    :raises ValueError: (``InvalidParameterError``, also a ``TypeError``) from
+        :meth:`_check_params` for a parameter outside its range, naming it, as ART's attacks do.
+
+    ``clip_values`` of the classifier may be scalars or per-feature arrays (broadcastable to the
+    input shape, as ART allows): every feature is projected onto its own bounds.
     """
+
+    _parameter_constraints = {
+        "k": [Interval(numbers.Integral, 1, None, closed="left")],
+        "similarity_weight": [Interval(numbers.Real, 0, math.inf, closed="left")],
+        "classification_weight": [Interval(numbers.Real, 0, math.inf, closed="left")],
+        "confidence": [Interval(numbers.Real, 0, math.inf, closed="left")],
+        "learning_rate": [Interval(numbers.Real, 0, math.inf, closed="neither")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["boolean"],
+    }
 
     attack_params = EvasionAttack.attack_params + [
         "k",
@@ -97,48 +122,52 @@ class KAnonymityAttack(EvasionAttack):
         KAnonymityAttack._check_params(self)
 
     def _check_params(self) -> None:
-        def integer(name: str, low: int) -> None:
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-                raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-            if value < low:
-                raise ValueError(f"{name} must be >= {low}, got {value}")
-
-        integer("k", 1)
-        integer("max_iter", 1)
-        integer("batch_size", 1)
+        params = {name: getattr(self, name) for name in self._parameter_constraints}
+        check_params(self, params, self._parameter_constraints)
         nb_classes = self.estimator.nb_classes
         if self.k >= nb_classes:
-            raise ValueError(f"k must be < nb_classes = {nb_classes}, got {self.k}")
-        for name in ("similarity_weight", "classification_weight", "confidence"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or not value >= 0:
-                raise ValueError(f"{name} must be a real number >= 0, got {value!r}")
-        if not isinstance(self.learning_rate, numbers.Real) or not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate!r}")
-        if self.random_state is not None and not isinstance(self.random_state, numbers.Integral):
-            raise TypeError("random_state must be an int or None")
-        if not isinstance(self.verbose, bool):
-            raise ValueError("verbose must be a bool")
+            raise InvalidParameterError(
+                f"The 'k' parameter of KAnonymityAttack must be < nb_classes = {nb_classes}. "
+                f"Got {self.k} instead."
+            )
 
     def target_ranks(self, n: int) -> np.ndarray:
         """Rank each sample's true label must reach: groups of N/K get ranks 2, ..., K+1."""
-        order = np.random.default_rng(self.random_state).permutation(n)
+        seed = self.random_state
+        rng = (
+            seed
+            if isinstance(seed, np.random.Generator)
+            else np.random.default_rng(
+                seed.randint(2**32) if isinstance(seed, np.random.RandomState) else seed
+            )
+        )
+        order = rng.permutation(n)
         return order * self.k // n + 2
 
     def generate(self, x: np.ndarray, y: np.ndarray | None = None, **kwargs: Any) -> np.ndarray:
-        """Adversarial examples for ``x`` (never modified); ``y`` are the true labels (indices or
-        one-hot; default: the classifier's predictions)."""
-        x = np.asarray(x)
-        if x.shape[0] == 0:
-            raise ValueError("x must contain at least one sample")
+        """Adversarial examples for ``x`` (never modified).
+
+        :param x: Inputs of shape ``(n, ...)`` (any real dtype; computed in float32).
+        :param y: True labels in ART's conventions: index labels ``(n,)`` or ``(n, 1)`` or
+                  one-hot ``(n, nb_classes)``; default: the classifier's predictions.
+        :return: float32 adversarial examples of the shape of ``x``.
+        :raises ValueError: (``InvalidParameterError``) for an empty or non-finite ``x``,
+                labels of the wrong shape or outside ``[0, nb_classes)``, naming the argument.
+        :raises TypeError: for an unknown keyword argument (ART's ``generate`` accepts
+                ``**kwargs``; none apply to this attack, and none is ignored silently).
+        """
+        if kwargs:
+            raise TypeError(
+                f"KAnonymityAttack.generate() got unexpected keyword argument(s) {sorted(kwargs)}"
+            )
+        x = check_array(x, name="x", dtype=np.float32)
+        if x.ndim < 2:
+            raise InvalidParameterError(f"x must have shape (n, ...features), got {x.shape}")
+        nb_classes = self.estimator.nb_classes
         if y is None:
             labels = self.estimator.predict(x, batch_size=self.batch_size).argmax(axis=1)
         else:
-            labels = np.asarray(y)
-            labels = labels.argmax(axis=1) if labels.ndim == 2 else labels.astype(np.int64)
-            if labels.shape != (len(x),):
-                raise ValueError(f"y must hold {len(x)} labels, got shape {np.asarray(y).shape}")
+            labels = check_labels(y, len(x), nb_classes, name="y")
         ranks = self.target_ranks(len(x))
         out = np.empty(x.shape, dtype=np.float32)
         for start in trange(0, len(x), self.batch_size, desc="K-A3", disable=not self.verbose):
@@ -163,8 +192,15 @@ class KAnonymityAttack(EvasionAttack):
             others = logits.detach().scatter(1, y[:, None], -torch.inf).argsort(1, descending=True)
             return torch.zeros_like(needed).scatter(1, others, needed)
 
-        if clip is not None:
-            lo, hi = float(np.min(clip[0])), float(np.max(clip[1]))
+        if clip is not None:  # per-feature bounds broadcast over the sample shape
+            lo = torch.as_tensor(
+                np.broadcast_to(np.asarray(clip[0], dtype=np.float32), x0.shape[1:]).copy(),
+                device=device,
+            )
+            hi = torch.as_tensor(
+                np.broadcast_to(np.asarray(clip[1], dtype=np.float32), x0.shape[1:]).copy(),
+                device=device,
+            )
         image = x0.dim() == 4 and min(x0.shape[-2:]) >= 7
         delta = torch.zeros_like(x0, requires_grad=True)
         opt = torch.optim.Adam([delta], lr=self.learning_rate)

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from .._validation import InvalidParameterError, check_array, check_labels
+
 __all__ = ["k_anonymity_satisfied", "rank_pmf", "true_label_ranks"]
 
 
@@ -13,29 +15,25 @@ def _probabilities(classifier_or_probs: Any, x_adv: Any) -> np.ndarray:
     if hasattr(classifier_or_probs, "predict"):
         if x_adv is None:
             raise ValueError("x_adv is required when a classifier is given")
-        return np.asarray(classifier_or_probs.predict(x_adv))
-    return np.asarray(classifier_or_probs, dtype=np.float64)
+        return check_array(classifier_or_probs.predict(x_adv), name="scores", ndim=2)
+    return check_array(classifier_or_probs, name="scores", ndim=2)
 
 
 def true_label_ranks(classifier_or_probs: Any, x_adv: Any = None, y: Any = None) -> np.ndarray:
     """1-based rank of the true label in each output ranking (1 = top prediction).
 
     ``classifier_or_probs`` is an ART classifier (``predict(x_adv)`` is used) or an ``(N, C)``
-    array of scores; ``y`` holds integer labels or one-hot rows. Ties are ranked by class index,
-    as a stable sort of the scores does.
+    array of scores; ``y`` holds labels in ART's conventions (index labels ``(N,)`` or
+    ``(N, 1)``, or one-hot ``(N, C)``). Ties are ranked by class index, as a stable sort of the
+    scores does. Returns int64 ranks of shape ``(N,)``.
+
+    Raises ``InvalidParameterError`` (a ``ValueError``) naming ``scores`` or ``y`` for a wrong
+    shape, non-finite scores or labels outside ``[0, C)``.
     """
     probs = _probabilities(classifier_or_probs, x_adv)
-    if probs.ndim != 2:
-        raise ValueError(f"scores must be a 2-D (samples x classes) array, got shape {probs.shape}")
     if y is None:
-        raise ValueError("y (the true labels) is required")
-    labels = np.asarray(y)
-    if labels.ndim == 2:
-        labels = labels.argmax(axis=1)
-    if labels.shape != (len(probs),):
-        raise ValueError(f"y must hold {len(probs)} labels, got shape {np.asarray(y).shape}")
-    if labels.min(initial=0) < 0 or labels.max(initial=0) >= probs.shape[1]:
-        raise ValueError(f"y must hold labels in [0, {probs.shape[1] - 1}]")
+        raise InvalidParameterError("y (the true labels) is required")
+    labels = check_labels(y, len(probs), probs.shape[1], name="y")
     order = np.argsort(-probs, axis=1, kind="stable")
     return np.argmax(order == labels[:, None], axis=1) + 1
 

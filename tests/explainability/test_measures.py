@@ -122,3 +122,34 @@ def test_bad_inputs():
         M.colorfulness(np.zeros((1, 4, 4, 4), np.uint8))
     with pytest.raises(TypeError, match="images"):
         M.colorfulness(np.full((1, 4, 4, 3), "a"))
+
+
+# --- issue 15: every dtype computes on one scale, or is refused --------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int64, np.float32, np.float64])
+def test_measures_agree_across_dtypes(dtype):
+    rng = np.random.default_rng(0)
+    ubyte = rng.integers(0, 256, size=(2, 16, 16, 3)).astype(np.uint8)
+    img = ubyte.astype(dtype) if np.issubdtype(dtype, np.integer) else (ubyte / 255.0).astype(dtype)
+    ref_texture = M.texture(ubyte)["contrast"]
+    ref_colour = M.colorfulness(ubyte)
+    np.testing.assert_allclose(M.texture(img)["contrast"], ref_texture)
+    np.testing.assert_allclose(M.colorfulness(img), ref_colour, rtol=1e-5)
+    np.testing.assert_allclose(M.hue_share(img, "orange"), M.hue_share(ubyte, "orange"))
+
+
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        (np.full((1, 8, 8, 3), 200.0), ValueError),  # float in 0..255: refused, not mis-scaled
+        (np.full((1, 8, 8, 3), np.nan), ValueError),
+        (np.full((1, 8, 8, 3), 300), ValueError),
+        (np.full((1, 8, 8, 3), 1 + 1j), TypeError),
+    ],
+)
+def test_measures_refuse_values_off_the_scale(bad, error):
+    with pytest.raises(error, match="images"):
+        M.colorfulness(bad)
+    with pytest.raises(error, match="images"):
+        M.texture(bad)

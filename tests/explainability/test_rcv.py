@@ -135,3 +135,86 @@ def test_experiment_embedded_default(tmp_path):
         assert best > 0.3
     assert (tmp_path / "rcv" / "r2_per_layer.png").exists()
     assert (tmp_path / "rcv" / "br_per_class.png").exists()
+
+
+# --- issue 15 ---------------------------------------------------------------------------------
+
+
+def _concept(id_, name, values):
+    m = torch.as_tensor(values, dtype=torch.float32)[:, None]
+    return RegressionConcept(id_, name, DataLoader(m, batch_size=64), m.flatten())
+
+
+def test_two_different_concepts_with_one_identifier_are_refused(toy):
+    m = torch.linspace(-2, 2, 60)
+    noise = torch.randn(60, generator=torch.Generator().manual_seed(0))
+    a, b = _concept(0, "c", m), _concept(0, "c", noise)
+    rcv = RCV(toy, "embed")
+    with pytest.raises(ValueError, match="identifier 'c-0'"):
+        rcv.interpret(torch.randn(4, 1), [a, b], target=0)
+    assert rcv.rcvs == {}  # refused before anything is fitted
+
+
+def test_a_new_concept_never_reuses_a_fitted_identifier(toy):
+    m = torch.linspace(-2, 2, 60)
+    rcv = RCV(toy, "embed")
+    rcv.interpret(torch.randn(4, 1), [_concept(0, "c", m)], target=0)
+    shuffled = m[torch.randperm(60, generator=torch.Generator().manual_seed(1))]
+    other = RegressionConcept(0, "c", DataLoader(m[:, None], batch_size=64), shuffled)
+    with pytest.raises(ValueError, match="identifier 'c-0'"):
+        rcv.interpret(torch.randn(4, 1), [other], target=0)
+    assert rcv.rcvs[("c-0", "embed")]["r2"] > 0.99  # the fitted concept is kept, not mixed
+    # a fresh interpreter fits the other concept for what it is: no signal
+    assert RCV(toy, "embed").compute_rcvs([other])[("c-0", "embed")]["r2"] < 0.5
+
+
+def test_the_same_concept_again_is_served_its_fit(toy):
+    c = _concept(0, "c", torch.linspace(-2, 2, 60))
+    rcv = RCV(toy, "embed")
+    first = rcv.interpret(torch.randn(4, 1), [c], target=0)
+    again = rcv.interpret(torch.randn(4, 1), [c, c], target=0)
+    assert set(again) == {"c-0"} and first["c-0"]["embed"]["r2"] == again["c-0"]["embed"]["r2"]
+
+
+def test_layers_as_modules_or_names(toy):
+    c = _concept(0, "c", torch.linspace(-2, 2, 60))
+    inputs = torch.randn(5, 1)
+    by_name = RCV(toy, ["embed"]).interpret(inputs, [c], target=1)
+    for layers in (toy.embed, [toy.embed], ["embed", toy.embed]):
+        rcv = RCV(toy, layers)
+        assert rcv.layers == ["embed"]
+        out = rcv.interpret(inputs, [c], target=1)
+        torch.testing.assert_close(
+            out["c-0"]["embed"]["sensitivity"], by_name["c-0"]["embed"]["sensitivity"]
+        )
+    seq = nn.Sequential(nn.Linear(1, 4), nn.ReLU(), nn.Linear(4, 2))
+    assert RCV(seq, seq[0]).layers == ["0"]  # the case of the issue
+
+
+@pytest.mark.parametrize(
+    "layers, error, match",
+    [
+        (nn.Linear(1, 8), ValueError, "not a submodule"),
+        (3, TypeError, "layers"),
+        ([3], TypeError, "layers"),
+        ([], ValueError, "at least one layer"),
+        ("conv9", ValueError, "unknown layer"),
+    ],
+)
+def test_bad_layers_name_the_argument(toy, layers, error, match):
+    with pytest.raises(error, match=match):
+        RCV(toy, layers)
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.float32, torch.float64])
+def test_measures_any_real_dtype_inputs_floating(toy, dtype):
+    m = torch.arange(60).to(dtype)
+    c = RegressionConcept(0, "c", DataLoader(torch.linspace(-2, 2, 60)[:, None], batch_size=64), m)
+    assert c.measures.dtype == torch.float64
+    rcv = RCV(toy, "embed")
+    with pytest.raises(TypeError, match="inputs must be floating"):
+        rcv.interpret(torch.ones(3, 1, dtype=torch.int64), [c], target=0)
+    with pytest.raises(ValueError, match="finite"):
+        rcv.interpret(torch.full((3, 1), float("nan")), [c], target=0)
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        rcv.interpret(torch.ones(3, 1), [c], target=0, processes=2)

@@ -59,3 +59,29 @@ def test_empirical_epsilon_on_known_distributions():
     a = (rs.rand(n) < 0.8).astype(int)
     b = (rs.rand(n) < 0.2).astype(int)
     assert 1.3 < empirical_epsilon(a, b) <= math.log(4)
+
+
+# --- issue 15: bad inputs name the argument -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: score_attack([], []), "flags_0"),
+        (lambda: score_attack([True], [True, False]), "flags_0"),
+        (lambda: empirical_epsilon([], [1]), "outcomes_0"),
+        (lambda: clopper_pearson(5, 3), "count"),
+        (lambda: clopper_pearson(1, 3, alpha=1.5), "alpha"),
+        (lambda: reachable_from_zero([0.5], scale=0.0), "scale"),
+        (lambda: precision_flags(["a"]), "y"),
+        (lambda: precision_flags([np.nan]), "y"),
+    ],
+)
+def test_bad_inputs_are_refused(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float32, np.float64])
+def test_precision_flags_dtypes(dtype):
+    assert not precision_flags(np.array([0, 1, 2], dtype=dtype)).any()

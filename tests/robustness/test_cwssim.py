@@ -66,3 +66,22 @@ def test_bad_input(digits):
         cw_ssim(digits, digits[:2])
     with pytest.raises(ValueError, match="window"):
         cw_ssim(digits[:, :4, :4], digits[:, :4, :4])
+
+
+# --- issue 15: dtypes ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_float_dtypes_kept(dtype):
+    x = torch.rand(2, 1, 16, 16, generator=torch.Generator().manual_seed(0)).to(dtype)
+    out = cw_ssim(x, x)
+    assert out.dtype == dtype and torch.allclose(out, torch.ones(2, dtype=dtype))
+
+
+def test_integer_and_non_finite_images_refused():
+    x = torch.ones(2, 1, 16, 16, dtype=torch.int64)
+    with pytest.raises(TypeError, match="x must be a floating-point"):
+        cw_ssim(x, x)
+    nan = torch.full((2, 1, 16, 16), float("nan"))
+    with pytest.raises(ValueError, match="y must be finite"):
+        cw_ssim(torch.zeros_like(nan), nan)

@@ -53,6 +53,9 @@ def test_art_conformance(digits_classifier):
         ({"k": 0}, ValueError),
         ({"k": 10}, ValueError),
         ({"k": 2.5}, TypeError),
+        ({"k": 2.5}, ValueError),  # ART's convention: _check_params raises ValueError
+        ({"verbose": 1}, ValueError),
+        ({"random_state": -1}, ValueError),
         ({"max_iter": 0}, ValueError),
         ({"learning_rate": 0.0}, ValueError),
         ({"similarity_weight": -1.0}, ValueError),
@@ -89,6 +92,67 @@ def test_end_to_end_on_real_digits(digits_classifier):
     assert pmf[4:].sum() <= 0.02
     # the examples are ordinary numpy inputs for any ART attack or estimator
     assert FastGradientMethod(clf, eps=0.01).generate(x_adv).shape == x.shape
+
+
+# --- issue 15 -------------------------------------------------------------------------------
+
+
+def _per_feature_clip_classifier(clf):
+    """The same network with ART per-feature clip_values: 0.5 on 32 features, 1.0 on 32."""
+    upper = np.r_[np.full(32, 0.5), np.full(32, 1.0)].reshape(1, 8, 8).astype(np.float32)
+    return PyTorchClassifier(
+        clf.model,
+        loss=nn.CrossEntropyLoss(),
+        input_shape=(1, 8, 8),
+        nb_classes=10,
+        clip_values=(np.zeros_like(upper), upper),
+    ), upper
+
+
+def test_per_feature_clip_values_are_each_respected(digits_classifier):
+    clf, x, y = digits_classifier
+    per_feature, upper = _per_feature_clip_classifier(clf)
+    x = np.minimum(x[:20], upper)  # valid inputs of that classifier
+    atk = KAnonymityAttack(
+        per_feature, k=2, max_iter=40, learning_rate=0.1, random_state=0, verbose=False
+    )
+    x_adv = atk.generate(x, y[:20])
+    assert (x_adv <= upper).all() and (x_adv >= 0).all()
+    assert (x_adv != x).any()  # the attack did move
+
+
+def test_labels_in_arts_conventions(digits_classifier):
+    clf, x, y = digits_classifier
+    x, y = x[:6], y[:6]
+    atk = KAnonymityAttack(clf, k=2, max_iter=3, random_state=0, verbose=False)
+    a = atk.generate(x, y)
+    assert np.array_equal(atk.generate(x, y.reshape(-1, 1)), a)  # (n, 1): index labels
+    assert np.array_equal(atk.generate(x, np.eye(10)[y]), a)  # one-hot
+    with pytest.raises(ValueError, match="y holds the label 10"):
+        atk.generate(x, np.r_[y[:-1], 10])
+    with pytest.raises(ValueError, match="y of shape"):
+        atk.generate(x, np.eye(9)[y])  # one-hot of the wrong width
+    with pytest.raises(ValueError, match="y has 5 labels"):
+        atk.generate(x, y[:5])
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float32, np.float64])
+def test_input_dtypes(digits_classifier, dtype):
+    clf, x, y = digits_classifier
+    xs = (x[:4] > 0.5).astype(dtype)
+    out = KAnonymityAttack(clf, k=2, max_iter=2, random_state=0, verbose=False).generate(xs, y[:4])
+    assert out.dtype == np.float32 and out.shape == xs.shape
+
+
+def test_bad_inputs_and_unknown_keywords(digits_classifier):
+    clf, x, y = digits_classifier
+    atk = KAnonymityAttack(clf, k=2, max_iter=2, verbose=False)
+    with pytest.raises(ValueError, match="x must be finite"):
+        atk.generate(np.full_like(x[:2], np.nan), y[:2])
+    with pytest.raises(ValueError, match="x must not be empty"):
+        atk.generate(x[:0], y[:0])
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        atk.generate(x[:2], y[:2], mask=None)
 
 
 def test_kanonymity_experiment_embedded(tmp_path):

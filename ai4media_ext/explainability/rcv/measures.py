@@ -5,6 +5,11 @@ Texture (Haralick statistics of the grey-level co-occurrence matrix, as scikit-i
 region measures (area, perimeter, eccentricity of a mask, as ``skimage.measure.regionprops``),
 each on whole images or restricted to masks. Images are ``(N, H, W)`` grey or ``(N, H, W, 3)``
 RGB arrays; every function returns one value per image.
+
+Pixel values follow scikit-image's dtype conventions (``skimage.util.img_as_ubyte``): integer
+images hold 0..255 (values outside raise ``ValueError``), float images hold intensities in
+[0, 1] and are scaled to 0..255; NaN/inf or floats outside [0, 1] raise ``ValueError`` naming
+``images``, so a float image in 0..255 is refused instead of silently mis-scaled.
 """
 
 from __future__ import annotations
@@ -46,9 +51,29 @@ def _batch(images: Any, ndim: int, name: str = "images") -> np.ndarray:
     return arr
 
 
+def _ubyte_scale(arr: np.ndarray, name: str = "images") -> np.ndarray:
+    """Pixel values on the 0..255 scale (float64 for floats, the input for integer dtypes)."""
+    if arr.dtype == bool:
+        return arr.astype(np.uint8) * 255
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(f"{name} must be real pixel values, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.floating):
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} must be finite (no NaN or inf)")
+        if arr.size and (arr.min() < 0 or arr.max() > 1):
+            raise ValueError(
+                f"float {name} must hold intensities in [0, 1] (scikit-image's convention), got "
+                f"[{arr.min():.4g}, {arr.max():.4g}]; pass uint8 for 0..255 values"
+            )
+        return arr.astype(np.float64) * 255.0
+    if arr.size and (arr.min() < 0 or arr.max() > 255):
+        raise ValueError(f"integer {name} must hold 0..255, got [{arr.min()}, {arr.max()}]")
+    return arr
+
+
 def to_gray_uint8(images: Any) -> np.ndarray:
-    """RGB ``(N, H, W, 3)`` uint8 (or grey ``(N, H, W)``) to grey uint8 with ITU-R 601 weights."""
-    arr = np.asarray(images)
+    """RGB ``(N, H, W, 3)`` (or grey ``(N, H, W)``) to grey uint8 with ITU-R 601 weights."""
+    arr = _ubyte_scale(np.asarray(images))
     if arr.ndim == 4 and arr.shape[-1] == 3:
         arr = arr.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
     return np.clip(np.rint(arr), 0, 255).astype(np.uint8)
@@ -138,7 +163,7 @@ def _rgb(images: Any) -> np.ndarray:
     arr = _batch(images, 4)
     if arr.shape[-1] != 3:
         raise ValueError(f"images must be RGB with 3 channels last, got shape {arr.shape}")
-    return arr.astype(np.float64)
+    return _ubyte_scale(arr).astype(np.float64)
 
 
 def colorfulness(images: Any) -> np.ndarray:

@@ -4,13 +4,38 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 
 import torch
 import torch.nn.functional as F
 from torch_geometric.data import Data
 from tqdm.auto import tqdm
 
+from ..._validation import Interval, InvalidParameterError, check_params
 from .model import LPGNN
+
+
+def _check_data(data: Data, num_classes: int) -> None:
+    for name in ("x", "edge_index", "y", "train_mask", "val_mask"):
+        if getattr(data, name, None) is None:
+            raise InvalidParameterError(f"data.{name} is required")
+    y = data.y
+    if y.dim() != 1 or y.is_floating_point() or y.dtype == torch.bool:
+        raise InvalidParameterError(
+            f"data.y must be 1-D integer class indices, got {y.dtype} of shape {tuple(y.shape)}"
+        )
+    if y.numel() and (int(y.min()) < 0 or int(y.max()) >= num_classes):
+        raise InvalidParameterError(
+            f"data.y holds labels in [{int(y.min())}, {int(y.max())}]; the model has "
+            f"num_classes={num_classes}"
+        )
+    for name in ("train_mask", "val_mask"):
+        mask = getattr(data, name)
+        if mask.dtype != torch.bool or mask.shape != y.shape:
+            raise InvalidParameterError(
+                f"data.{name} must be a bool mask of shape {tuple(y.shape)}, got {mask.dtype} "
+                f"of shape {tuple(mask.shape)}"
+            )
 
 
 class LPGNNTrainer:
@@ -45,6 +70,14 @@ class LPGNNTrainer:
         Noisy validation loss/accuracy and training accuracy after each number of updates.
     """
 
+    _parameter_constraints = {
+        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "lr": [Interval(numbers.Real, 0, math.inf, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, math.inf, closed="left")],
+        "device": [str],
+        "verbose": ["boolean"],
+    }
+
     def __init__(
         self,
         *,
@@ -54,14 +87,19 @@ class LPGNNTrainer:
         device: str = "cpu",
         verbose: bool = False,
     ) -> None:
-        if epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {epochs}")
-        if not lr > 0:
-            raise ValueError(f"lr must be > 0, got {lr}")
-        if weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
+        check_params(
+            self,
+            {
+                "epochs": epochs,
+                "lr": lr,
+                "weight_decay": weight_decay,
+                "device": device,
+                "verbose": verbose,
+            },
+            self._parameter_constraints,
+        )
         if device not in ("cpu", "cuda") and not str(device).startswith("cuda:"):
-            raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+            raise InvalidParameterError(f"device must be 'cpu' or 'cuda', got {device!r}")
         self.epochs = epochs
         self.lr = lr
         self.weight_decay = weight_decay
@@ -69,6 +107,10 @@ class LPGNNTrainer:
         self.verbose = verbose
 
     def fit(self, model: LPGNN, data: Data) -> LPGNNTrainer:
+        """Train ``model`` on ``data`` (``x``, ``edge_index``, ``y``, ``train_mask``,
+        ``val_mask``, optional ``transition_matrix``); raises ``InvalidParameterError`` naming
+        the missing or malformed attribute."""
+        _check_data(data, model.num_classes)
         model = model.to(self.device)
         data = data.to(self.device)
         adj = data.edge_index

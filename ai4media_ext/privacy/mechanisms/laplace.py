@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import math
+import numbers
 from fractions import Fraction
 from typing import Any
 
 import numpy as np
 
-from ._base import AccountedMechanism, as_real_array
+from ..._validation import Interval, InvalidParameterError
+from ._base import BASE_CONSTRAINTS, AccountedMechanism, as_real_array
 from ._random import discrete_laplace
 
 # Grid granularity g = 2**(floor(log2(min(sensitivity, scale))) - GRID_BITS): outputs are
 # multiples of g, fine enough that the grid adds at most a 2**-GRID_BITS relative noise overhead.
+# For epsilon < 2**-30 fewer bits are used (down to MIN_GRID_BITS) so that the noise scale in
+# grid units stays below _MAX_SCALE_UNITS; the overhead is then 2**-bits, still exact DP.
 GRID_BITS = 20
+MIN_GRID_BITS = 4
+# The noise scale sensitivity / epsilon must leave room below the float maximum for the tail.
+_MAX_NOISE_SCALE = 2.0**1000
 # |value| / g must stay below this so that integer arithmetic never overflows int64.
 _MAX_UNITS = 2.0**61
 # The discrete noise scale (in grid units) must leave int64 room for its exponential tail.
@@ -49,14 +56,26 @@ class SecureLaplace(AccountedMechanism):
     ----------
     epsilon : float
         Privacy parameter :math:`\epsilon`, in (0, inf]. ``inf`` returns the value unchanged.
+        Values below about :math:`2^{-44}` (where even a 4-bit grid cannot hold the noise scale
+        in int64) raise ``InvalidParameterError`` naming ``epsilon``.
+    delta : float, default: 0.0
+        Accepted for diffprivlib's standard call ``Laplace(epsilon=..., delta=0, sensitivity=...)``;
+        the mechanism is pure :math:`\epsilon`-DP, so any other value raises
+        ``InvalidParameterError`` (a ``ValueError``) naming ``delta``.
     sensitivity : float
-        The sensitivity :math:`\Delta` of each value, >= 0.
+        The sensitivity :math:`\Delta` of each value, in [0, inf), with
+        :math:`\Delta / \epsilon \le 2^{1000}` (so that no output overflows).
     random_state : int or RandomState, optional
         Seed for reproducible draws. With None (default) the random bits come from the OS CSPRNG
         (``secrets.SystemRandom``, i.e. ``os.urandom``), as in diffprivlib.
     accountant : BudgetAccountant, optional
         Accountant charged ``epsilon`` on each call of :meth:`randomise` (default: diffprivlib's
-        default accountant).
+        default accountant), once per call whatever the array size, in O(1) time per call.
+
+    Raises
+    ------
+    InvalidParameterError
+        (a ``ValueError`` and a ``TypeError``) for a parameter outside its range, naming it.
 
     References
     ----------
@@ -69,42 +88,73 @@ class SecureLaplace(AccountedMechanism):
        arXiv:2207.13793 (2022).
     """
 
+    _parameter_constraints = {
+        **BASE_CONSTRAINTS,
+        "sensitivity": [Interval(numbers.Real, 0, math.inf, closed="left")],
+    }
+
     def __init__(
         self,
         *,
         epsilon: float,
+        delta: float = 0.0,
         sensitivity: float,
         random_state: Any = None,
         accountant: Any = None,
     ) -> None:
         super().__init__(
-            epsilon=epsilon, delta=0.0, random_state=random_state, accountant=accountant
+            epsilon=epsilon, delta=delta, random_state=random_state, accountant=accountant
         )
-        self.sensitivity = self._check_sensitivity(sensitivity)
-        self._grid()
+        self.sensitivity = sensitivity
+        self._check_all(0.0)
+        self.sensitivity = float(sensitivity)
 
     def _check_all(self, value: Any) -> bool:
         super()._check_all(value)
-        self._check_sensitivity(self.sensitivity)
+        self._grid()
         return True
 
     def _grid(self) -> tuple[float, int, int]:
         """``(g, delta_units, scale_units)``: granularity, integer sensitivity and noise scale."""
-        eps, sens = self.epsilon, self.sensitivity
+        eps, sens = float(self.epsilon), float(self.sensitivity)
+        cache = getattr(self, "_grid_cache", None)
+        if cache is not None and cache[0] == (eps, sens):
+            return cache[1]
+        grid = self._make_grid(eps, sens)
+        self._grid_cache = ((eps, sens), grid)
+        return grid
+
+    @staticmethod
+    def _make_grid(eps: float, sens: float) -> tuple[float, int, int]:
         if sens == 0 or math.isinf(eps):
             return 1.0, 0, 0
-        exponent = math.floor(math.log2(min(sens, sens / eps))) - GRID_BITS
-        if exponent < -1000:
-            raise ValueError(
-                f"sensitivity {sens} / epsilon {eps} is too small for a normal-float grid"
+        if sens / eps > _MAX_NOISE_SCALE:
+            raise InvalidParameterError(
+                f"sensitivity / epsilon = {sens / eps:.3g} exceeds 2**1000: the outputs would "
+                f"overflow float64; got sensitivity={sens}, epsilon={eps}"
+            )
+        # frexp is exact where log2 may round: min(...) = f * 2**e with 0.5 <= f < 1.
+        top = math.frexp(min(sens, sens / eps))[1] - 1
+        # 2**bits / epsilon grid units of noise must stay below _MAX_SCALE_UNITS.
+        bits = min(GRID_BITS, math.floor(math.log2(_MAX_SCALE_UNITS * min(eps, 1.0))) - 2)
+        if bits < MIN_GRID_BITS:
+            raise InvalidParameterError(
+                f"epsilon={eps} is too small: the exact discrete noise needs epsilon >= "
+                f"{2.0 ** (MIN_GRID_BITS + 2) / _MAX_SCALE_UNITS:.3g}"
+            )
+        exponent = top - bits
+        if min(sens, sens / eps) == 0 or exponent < -1022:
+            raise InvalidParameterError(
+                f"sensitivity={sens} (with epsilon={eps}) is too small for a normal-float grid; "
+                f"rescale the data so that min(sensitivity, sensitivity / epsilon) >= 1e-290"
             )
         g = math.ldexp(1.0, exponent)
         delta_units = math.floor(sens / g) + 1
         scale_units = math.ceil(Fraction(delta_units) / Fraction(eps))
-        if scale_units > _MAX_SCALE_UNITS:
-            raise ValueError(
+        if scale_units > _MAX_SCALE_UNITS:  # guarded by the choice of bits; kept as a check
+            raise InvalidParameterError(
                 f"epsilon={eps} is too small relative to the grid (noise scale of "
-                f"{scale_units} grid units > 2**50); use epsilon >= {delta_units / 2**50:.3g}"
+                f"{scale_units} grid units > 2**50)"
             )
         return g, delta_units, scale_units
 
@@ -119,7 +169,8 @@ class SecureLaplace(AccountedMechanism):
         return float(Fraction(delta_units, scale_units)) if scale_units else 0.0
 
     def _units(self, arr: np.ndarray, g: float) -> np.ndarray:
-        units = np.asarray(arr / g)  # exact: g is a power of two
+        with np.errstate(over="ignore"):  # an overflow to inf is refused just below
+            units = np.asarray(arr / g)  # exact: g is a power of two
         if not (units.max(initial=0.0) < _MAX_UNITS and units.min(initial=0.0) > -_MAX_UNITS):
             raise ValueError(
                 f"value must satisfy |value| < {_MAX_UNITS * g:.6g} for epsilon={self.epsilon}, "
@@ -161,5 +212,5 @@ class SecureLaplace(AccountedMechanism):
             units += discrete_laplace(self._rng, scale_units, units.size).reshape(units.shape)
             out = units.astype(np.float64)
             out *= g
-        accountant.spend(self.epsilon, self.delta)
+        self._spend(accountant)
         return float(out) if out.ndim == 0 else out

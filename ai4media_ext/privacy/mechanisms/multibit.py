@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ._base import AccountedMechanism, as_real_array
+from ..._validation import Interval, InvalidParameterError, Options
+from ._base import BASE_CONSTRAINTS, AccountedMechanism, as_real_array
 from ._random import bernoulli, uniform_float, uniform_int
 
 
@@ -28,12 +29,21 @@ class MultiBit(AccountedMechanism):
     .. math:: x'_i = \frac{d(\beta-\alpha)}{2m}\cdot\frac{e^{\epsilon/m}+1}{e^{\epsilon/m}-1}
               \cdot x^*_i + \frac{\alpha+\beta}{2}, \qquad E[x'] = x.
 
+    The probabilities are computed in the numerically stable form
+    :math:`1/(e^{\epsilon/m}+1) = \sigma(-\epsilon/m)` and
+    :math:`(e^{\epsilon/m}-1)/(e^{\epsilon/m}+1) = \tanh(\epsilon/2m)`, so every finite
+    epsilon (1e-9 to 1e300) works without overflow.
+
     Parameters
     ----------
     epsilon : float
         Per-node privacy budget, in (0, inf).
+    delta : float, default: 0.0
+        Accepted for diffprivlib's ``DPMechanism`` signature; the mechanism is pure
+        :math:`\epsilon`-LDP, so only 0 is allowed.
     alpha, beta : float
-        The feature range ``[alpha, beta]`` (``alpha < beta``); values outside it are rejected.
+        The feature range ``[alpha, beta]`` (``alpha < beta``, both finite); values outside it
+        are rejected.
     m : int or "best" or "max", default "best"
         Features sampled per node. ``"best"`` is the paper's choice
         :math:`m = \max(1, \min(d, \lfloor \epsilon / 2.18 \rfloor))`; ``"max"`` uses ``m = d``
@@ -42,17 +52,32 @@ class MultiBit(AccountedMechanism):
         Seed for reproducible draws (default: OS CSPRNG).
     accountant : BudgetAccountant, optional
         Charged ``epsilon`` per :meth:`randomise` call (each row is one node: parallel
-        composition across rows).
+        composition across rows); default: diffprivlib's default accountant.
+
+    Raises
+    ------
+    InvalidParameterError
+        (a ``ValueError`` and a ``TypeError``) for a parameter outside its range, naming it.
 
     References
     ----------
     .. [SG21] Sajadmanesh, Gatica-Perez. "Locally Private Graph Neural Networks." CCS 2021.
     """
 
+    _parameter_constraints = {
+        **BASE_CONSTRAINTS,
+        # finite: use the raw features for epsilon = inf
+        "epsilon": [Interval(numbers.Real, 0, math.inf, closed="neither")],
+        "alpha": [Interval(numbers.Real, -math.inf, math.inf, closed="neither")],
+        "beta": [Interval(numbers.Real, -math.inf, math.inf, closed="neither")],
+        "m": [Interval(numbers.Integral, 1, None, closed="left"), Options(str, {"best", "max"})],
+    }
+
     def __init__(
         self,
         *,
         epsilon: float,
+        delta: float = 0.0,
         alpha: float = 0.0,
         beta: float = 1.0,
         m: int | str = "best",
@@ -60,45 +85,19 @@ class MultiBit(AccountedMechanism):
         accountant: Any = None,
     ) -> None:
         super().__init__(
-            epsilon=epsilon, delta=0.0, random_state=random_state, accountant=accountant
+            epsilon=epsilon, delta=delta, random_state=random_state, accountant=accountant
         )
-        self.alpha, self.beta = self._check_range(alpha, beta)
-        self.m = self._check_m(m)
-
-    @classmethod
-    def _check_epsilon_delta(cls, epsilon: Any, delta: Any) -> tuple[float, float]:
-        epsilon, delta = super()._check_epsilon_delta(epsilon, delta)
-        if math.isinf(epsilon):
-            raise ValueError("epsilon must be finite for MultiBit (use the raw features instead)")
-        return epsilon, delta
-
-    @staticmethod
-    def _check_range(alpha: Any, beta: Any) -> tuple[float, float]:
-        for name, v in (("alpha", alpha), ("beta", beta)):
-            if isinstance(v, bool) or not isinstance(v, numbers.Real):
-                raise TypeError(f"{name} must be a real number, got {type(v).__name__}")
-            if not math.isfinite(v):
-                raise ValueError(f"{name} must be finite, got {v}")
-        if not alpha < beta:
-            raise ValueError(f"alpha must be < beta, got alpha={alpha}, beta={beta}")
-        return float(alpha), float(beta)
-
-    @staticmethod
-    def _check_m(m: Any) -> int | str:
-        if isinstance(m, str):
-            if m not in ("best", "max"):
-                raise ValueError(f"m must be a positive int, 'best' or 'max', got {m!r}")
-            return m
-        if isinstance(m, bool) or not isinstance(m, numbers.Integral):
-            raise TypeError(f"m must be a positive int, 'best' or 'max', got {type(m).__name__}")
-        if m < 1:
-            raise ValueError(f"m must be >= 1, got {m}")
-        return int(m)
+        self.alpha, self.beta, self.m = alpha, beta, m
+        self._check_all(0.0)
+        self.alpha, self.beta = float(alpha), float(beta)
+        self.m = m if isinstance(m, str) else int(m)
 
     def _check_all(self, value: Any) -> bool:
         super()._check_all(value)
-        self._check_range(self.alpha, self.beta)
-        self._check_m(self.m)
+        if not self.alpha < self.beta:
+            raise InvalidParameterError(
+                f"alpha must be < beta, got alpha={self.alpha}, beta={self.beta}"
+            )
         return True
 
     def sampled_features(self, d: int) -> int:
@@ -108,25 +107,25 @@ class MultiBit(AccountedMechanism):
         if self.m == "max":
             return d
         if self.m > d:
-            raise ValueError(f"m={self.m} exceeds the number of features d={d}")
+            raise InvalidParameterError(f"m={self.m} exceeds the number of features d={d}")
         return int(self.m)
 
     def _rectifier(self, d: int) -> tuple[int, float, float]:
         """``(m, scale, offset)`` of the rectifier ``x' = scale * x* + offset`` for d features."""
         m = self.sampled_features(d)
-        e = math.exp(self.epsilon / m)
-        scale = d * (self.beta - self.alpha) / (2.0 * m) * (e + 1.0) / (e - 1.0)
+        # (e + 1) / (e - 1) = 1 / tanh(eps / 2m), e = exp(eps / m): no overflow for large eps
+        scale = d * (self.beta - self.alpha) / (2.0 * m) / math.tanh(self.epsilon / (2.0 * m))
         return m, scale, (self.alpha + self.beta) / 2.0
 
     def _matrix(self, value: Any) -> np.ndarray:
         # float32 features stay float32: only the sampled entries are ever computed with.
         x = as_real_array(value, keep_float=True)
         if x.ndim != 2 or 0 in x.shape:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"value must be a non-empty 2-D array (nodes x features), got {x.shape}"
             )
         if np.any(x < self.alpha) or np.any(x > self.beta):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"value must lie in [alpha, beta] = [{self.alpha}, {self.beta}]; "
                 f"got range [{x.min()}, {x.max()}]"
             )
@@ -163,27 +162,30 @@ class MultiBit(AccountedMechanism):
         n, d = x.shape
         m = self.sampled_features(d)
         accountant = self._accountant()
-        e = math.exp(self.epsilon / m)
+        t = self.epsilon / m
+        # 1 / (e + 1) = expit(-t) and (e - 1) / (e + 1) = tanh(t / 2), stable for any t > 0
+        base = 0.5 * (1.0 - math.tanh(t / 2.0))
+        slope = math.tanh(t / 2.0)
         mask = self._sample_mask(n, d, m)
         scaled = (x[mask].astype(np.float64) - self.alpha) / (self.beta - self.alpha)
-        p = 1.0 / (e + 1.0) + scaled * (e - 1.0) / (e + 1.0)
+        p = base + scaled * slope
         out = np.zeros((n, d), dtype=np.int8)
         out[mask] = np.where(bernoulli(self._rng, p), 1, -1)
-        accountant.spend(self.epsilon, self.delta)
+        self._spend(accountant)
         return out
 
     def rectify(self, encoded: Any, dtype: Any = np.float64) -> np.ndarray:
         """Unbiased estimate of the features from the encoded matrix (same shape, ``dtype``)."""
         self._check_all(0.0)
-        x_star = np.asarray(encoded)
+        x_star = as_real_array(encoded, name="encoded", keep_float=True)
         if x_star.ndim != 2:
-            raise ValueError(f"encoded must be a 2-D array, got shape {x_star.shape}")
-        if not (
-            np.issubdtype(x_star.dtype, np.integer) or np.issubdtype(x_star.dtype, np.floating)
-        ):
-            raise TypeError(f"encoded must be numeric, got dtype {x_star.dtype}")
+            raise InvalidParameterError(f"encoded must be a 2-D array, got shape {x_star.shape}")
+        if not np.issubdtype(np.dtype(dtype), np.floating):
+            raise InvalidParameterError(f"dtype must be a floating dtype, got {dtype!r}")
         if not np.all((x_star == -1) | (x_star == 0) | (x_star == 1)):
-            raise ValueError("encoded must only hold -1, 0 and 1 (the output of randomise)")
+            raise InvalidParameterError(
+                "encoded must only hold -1, 0 and 1 (the output of randomise)"
+            )
         _, scale, offset = self._rectifier(x_star.shape[1])
         out = x_star.astype(dtype)
         out *= scale

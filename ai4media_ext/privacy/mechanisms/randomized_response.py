@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from ._base import AccountedMechanism
+from ..._validation import Interval, InvalidParameterError
+from ._base import BASE_CONSTRAINTS, AccountedMechanism
 from ._random import bernoulli, uniform_int
 
 
@@ -24,35 +25,42 @@ class GeneralizedRandomizedResponse(AccountedMechanism):
     ----------
     epsilon : float
         Privacy budget per label, in (0, inf]; ``inf`` keeps every label.
+    delta : float, default: 0.0
+        Accepted for diffprivlib's ``DPMechanism`` signature; only 0 (pure LDP) is allowed.
     k : int
         Number of classes, >= 2.
     random_state : int or RandomState, optional
         Seed for reproducible draws (default: OS CSPRNG).
     accountant : BudgetAccountant, optional
         Charged ``epsilon`` per :meth:`randomise` call (each entry is one individual's label:
-        parallel composition).
+        parallel composition); default: diffprivlib's default accountant.
+
+    Raises
+    ------
+    InvalidParameterError
+        (a ``ValueError`` and a ``TypeError``) for a parameter outside its range, naming it.
     """
 
+    _parameter_constraints = {
+        **BASE_CONSTRAINTS,
+        "k": [Interval(numbers.Integral, 2, None, closed="left")],
+    }
+
     def __init__(
-        self, *, epsilon: float, k: int, random_state: Any = None, accountant: Any = None
+        self,
+        *,
+        epsilon: float,
+        delta: float = 0.0,
+        k: int,
+        random_state: Any = None,
+        accountant: Any = None,
     ) -> None:
         super().__init__(
-            epsilon=epsilon, delta=0.0, random_state=random_state, accountant=accountant
+            epsilon=epsilon, delta=delta, random_state=random_state, accountant=accountant
         )
-        self.k = self._check_k(k)
-
-    @staticmethod
-    def _check_k(k: Any) -> int:
-        if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-            raise TypeError(f"k must be an int, got {type(k).__name__}")
-        if k < 2:
-            raise ValueError(f"k must be >= 2, got {k}")
-        return int(k)
-
-    def _check_all(self, value: Any) -> bool:
-        super()._check_all(value)
-        self._check_k(self.k)
-        return True
+        self.k = k
+        self._check_all(0)
+        self.k = int(k)
 
     @property
     def keep_probability(self) -> float:
@@ -72,11 +80,13 @@ class GeneralizedRandomizedResponse(AccountedMechanism):
         return t
 
     def _labels(self, value: Any) -> np.ndarray:
+        if hasattr(value, "detach"):  # torch tensors
+            value = value.detach().cpu().numpy()
         y = np.asarray(value)
         if y.dtype == bool or not np.issubdtype(y.dtype, np.integer):
-            raise TypeError(f"value must be integer labels, got dtype {y.dtype}")
+            raise InvalidParameterError(f"value must be integer labels, got dtype {y.dtype}")
         if y.size and (y.min() < 0 or y.max() >= self.k):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"value must hold labels in [0, {self.k - 1}]; got [{y.min()}, {y.max()}]"
             )
         return y
@@ -91,5 +101,5 @@ class GeneralizedRandomizedResponse(AccountedMechanism):
         # A uniformly chosen *other* label: shift by 1..k-1 modulo k.
         shift = 1 + uniform_int(self._rng, self.k - 1, flat.size).astype(np.int64)
         out = np.where(keep, flat, (flat + shift) % self.k).reshape(y.shape).astype(y.dtype)
-        accountant.spend(self.epsilon, self.delta)
+        self._spend(accountant)
         return out[()] if out.ndim == 0 else out

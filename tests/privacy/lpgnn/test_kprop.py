@@ -62,9 +62,12 @@ def test_cached_output_and_reset(graph):
     x, edge_index = graph
     conv = KProp(2, cached=True)
     first = conv(x, edge_index)
-    assert torch.equal(conv(torch.zeros_like(x), edge_index), first)  # cached: fixed input
-    conv.reset_parameters()
+    assert conv(x, edge_index) is conv(x, edge_index)  # the same inputs: served from the cache
+    assert torch.equal(conv(x, edge_index), first)
+    # other inputs are never served the cache (issue 15, item 3)
     assert torch.equal(conv(torch.zeros_like(x), edge_index), torch.zeros_like(x))
+    conv.reset_parameters()
+    assert conv._cached_x is None
 
 
 @pytest.mark.parametrize("steps, error", [(-1, ValueError), (1.5, TypeError), (True, TypeError)])

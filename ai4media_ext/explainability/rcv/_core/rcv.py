@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -13,6 +15,8 @@ from captum.concept import Concept, ConceptInterpreter
 from captum.log import log_usage
 from torch import Tensor
 from torch.nn import Module
+
+from ...._validation import Interval, InvalidParameterError, check_params
 
 
 class RegressionConcept(Concept):
@@ -25,15 +29,43 @@ class RegressionConcept(Concept):
         id (int): unique identifier.
         name (str): unique name, e.g. ``"contrast"``.
         data_iter (Iterable): input batches (a ``DataLoader`` without labels).
-        measures (Tensor or array-like): the concept measure of every example, shape ``(N,)``.
+        measures (Tensor or array-like): the concept measure of every example, shape ``(N,)``
+            (any real dtype; stored as float64).
+
+    Raises:
+        InvalidParameterError: (a ``ValueError`` and ``TypeError``) for non-numeric, empty or
+            non-finite ``measures``.
     """
 
     def __init__(self, id: int, name: str, data_iter: Any, measures: Any) -> None:
         super().__init__(id, name, data_iter)
-        values = torch.as_tensor(np.asarray(measures, dtype=np.float64)).flatten()
+        if hasattr(measures, "detach"):
+            measures = measures.detach().cpu().numpy()
+        arr = np.asarray(measures)
+        if arr.dtype == object or not (
+            np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
+        ):
+            raise InvalidParameterError(
+                f"measures of concept {name!r} must be real numbers, got dtype {arr.dtype}"
+            )
+        values = torch.as_tensor(arr.astype(np.float64)).flatten()
+        if values.numel() == 0:
+            raise InvalidParameterError(f"measures of concept {name!r} must not be empty")
         if not torch.isfinite(values).all():
-            raise ValueError(f"measures of concept {name!r} must be finite")
+            raise InvalidParameterError(f"measures of concept {name!r} must be finite")
         self.measures = values
+
+    def same_as(self, other: Concept) -> bool:
+        """Whether ``other`` is this concept (the same object, or the same id, name, examples
+        iterator and measures)."""
+        return other is self or (
+            isinstance(other, RegressionConcept)
+            and other.id == self.id
+            and other.name == self.name
+            and other.data_iter is self.data_iter
+            and other.measures.shape == self.measures.shape
+            and bool(torch.equal(other.measures, self.measures))
+        )
 
 
 def _pool(activation: Tensor) -> Tensor:
@@ -86,7 +118,9 @@ class RCV(ConceptInterpreter):
 
     Args:
         model (Module): the model to interpret.
-        layers (str or list of str): names of the layers (``model.named_modules()``).
+        layers (str, Module or list of them): the layers, by name (``model.named_modules()``)
+            or as submodules of ``model`` (as captum's layer attribution APIs take them); they
+            are stored and reported by name.
         n_splits (int, optional): folds of the held-out :math:`R^2`. (default: 3)
         ridge (float, optional): scale-free ridge penalty of the regression; 0 is the
             reference's ordinary least squares. A small value stabilises wide layers with few
@@ -97,6 +131,12 @@ class RCV(ConceptInterpreter):
         rcvs (dict): ``{(concept identifier, layer): {"direction", "r2", "r2_folds",
             "intercept", "coefficients"}}`` filled by :meth:`compute_rcvs`.
 
+    Raises:
+        InvalidParameterError: (a ``ValueError`` and ``TypeError``) for bad parameters, a
+            ``layers`` entry that is neither a layer name nor a submodule of ``model``, or, as
+            captum's TCAV, a second *different* concept with an identifier already in use
+            (within one call or against a concept already fitted): results are never merged.
+
     Examples::
 
         >>> rcv = RCV(model, ["conv2", "fc1"])
@@ -105,32 +145,88 @@ class RCV(ConceptInterpreter):
         >>> scores["contrast-0"]["fc1"]["br_score"]
     """
 
+    _parameter_constraints = {
+        "n_splits": [Interval(numbers.Integral, 2, None, closed="left")],
+        "random_state": [Interval(numbers.Integral, 0, None, closed="left"), None],
+        "ridge": [Interval(numbers.Real, 0, math.inf, closed="left")],
+    }
+
     def __init__(
         self,
         model: Module,
-        layers: str | Sequence[str],
+        layers: str | Module | Sequence[str | Module],
         n_splits: int = 3,
         random_state: int = 0,
         ridge: float = 0.0,
     ) -> None:
+        check_params(
+            self,
+            {"n_splits": n_splits, "random_state": random_state, "ridge": ridge},
+            self._parameter_constraints,
+        )
         super().__init__(model)
-        self.layers = [layers] if isinstance(layers, str) else list(layers)
+        self.layers = self._layer_names(model, layers)
         modules = dict(model.named_modules())
-        missing = [name for name in self.layers if name not in modules]
-        if missing:
-            valid = [name for name in modules if name]
-            raise ValueError(f"unknown layer(s) {missing}; valid layer names: {valid}")
-        if not self.layers:
-            raise ValueError("layers must name at least one layer")
-        if n_splits < 2:
-            raise ValueError(f"n_splits must be >= 2, got {n_splits}")
-        if not ridge >= 0:
-            raise ValueError(f"ridge must be >= 0, got {ridge}")
         self.ridge = float(ridge)
         self._modules = {name: modules[name] for name in self.layers}
-        self.n_splits = n_splits
+        self.n_splits = int(n_splits)
         self.random_state = random_state
         self.rcvs: dict[tuple[str, str], dict[str, Tensor]] = {}
+        self._concepts: dict[str, RegressionConcept] = {}
+
+    @staticmethod
+    def _layer_names(model: Module, layers: Any) -> list[str]:
+        """Layer names from names and/or submodules; InvalidParameterError naming ``layers``."""
+        items = [layers] if isinstance(layers, str | Module) else layers
+        if isinstance(items, Iterable) and not isinstance(items, str | bytes | dict):
+            items = list(items)
+        else:
+            raise InvalidParameterError(
+                f"layers must be a layer name, a submodule of the model or a list of them, "
+                f"got {type(layers).__name__}"
+            )
+        modules = dict(model.named_modules())
+        by_id = {id(m): name for name, m in modules.items()}
+        names = []
+        for item in items:
+            if isinstance(item, Module):
+                if id(item) not in by_id:
+                    raise InvalidParameterError(
+                        f"layers holds a {type(item).__name__} that is not a submodule of model"
+                    )
+                names.append(by_id[id(item)])
+            elif isinstance(item, str):
+                if item not in modules:
+                    valid = [name for name in modules if name]
+                    raise InvalidParameterError(
+                        f"layers names unknown layer {item!r}; valid layer names: {valid}"
+                    )
+                names.append(item)
+            else:
+                raise InvalidParameterError(
+                    f"layers must hold layer names or modules, got {type(item).__name__}"
+                )
+        if not names:
+            raise InvalidParameterError("layers must name at least one layer")
+        return list(dict.fromkeys(names))
+
+    def _register(self, concepts: Sequence[Any]) -> None:
+        """Refuse two different concepts with one identifier (captum's TCAV rule)."""
+        seen: dict[str, RegressionConcept] = {}
+        for concept in concepts:
+            if not isinstance(concept, RegressionConcept):
+                raise InvalidParameterError(
+                    f"concepts must be RegressionConcept (a captum Concept with measures), "
+                    f"got {type(concept).__name__}"
+                )
+            key = concept.identifier
+            known = seen.get(key, self._concepts.get(key))
+            if known is not None and not known.same_as(concept):
+                raise InvalidParameterError(
+                    f"concepts: two different concepts share the identifier {key!r} (id "
+                    f"{concept.id}, name {concept.name!r}); give each concept a unique id"
+                )
+            seen[key] = concept
 
     def activations(self, batches: Iterable[Any], layer: str) -> Tensor:
         """Pooled activations ``(N, F)`` of ``layer`` for every input batch (float64)."""
@@ -168,13 +264,13 @@ class RCV(ConceptInterpreter):
         }
 
     def compute_rcvs(self, concepts: Sequence[RegressionConcept]) -> dict:
-        """Fit the RCV of every concept at every layer (held-out :math:`R^2` included)."""
+        """Fit the RCV of every concept at every layer (held-out :math:`R^2` included).
+
+        A concept whose identifier is already fitted is refitted only if it is the same concept;
+        a different concept with that identifier raises ``InvalidParameterError``."""
+        self._register(concepts)
         for concept in concepts:
-            if not isinstance(concept, RegressionConcept):
-                raise TypeError(
-                    f"concepts must be RegressionConcept (a captum Concept with measures), "
-                    f"got {type(concept).__name__}"
-                )
+            self._concepts[concept.identifier] = concept
             for layer in self.layers:
                 a = self.activations(concept.data_iter, layer)
                 if len(a) != len(concept.measures):
@@ -225,11 +321,25 @@ class RCV(ConceptInterpreter):
             target (int or Tensor, optional): output index (class) differentiated, as in
                 captum's attribution methods.
             additional_forward_args (Any, optional): passed to the model.
+            **kwargs: accepted for captum's ``ConceptInterpreter.interpret`` signature; none
+                applies, so any given raises ``TypeError`` (never ignored silently).
 
         Returns:
             dict: ``{concept identifier: {layer: {"sensitivity": Tensor (N,), "tcav": Tensor,
             "br_score": Tensor, "r2": Tensor}}}`` — the nesting of TCAV's output.
         """
+        if kwargs:
+            raise TypeError(f"RCV.interpret() got unexpected keyword argument(s) {sorted(kwargs)}")
+        for item in inputs if isinstance(inputs, tuple) else (inputs,):
+            if not isinstance(item, Tensor) or not item.is_floating_point():
+                raise InvalidParameterError(
+                    f"inputs must be floating-point tensors (as for captum's attributions), got "
+                    f"{getattr(item, 'dtype', type(item).__name__)}; convert with .float()"
+                )
+            if item.numel() == 0 or not torch.isfinite(item).all():
+                raise InvalidParameterError("inputs must be non-empty and finite (no NaN or inf)")
+        concepts = list(concepts)
+        self._register(concepts)
         todo = [c for c in concepts if any((c.identifier, l) not in self.rcvs for l in self.layers)]
         if todo:
             self.compute_rcvs(todo)
