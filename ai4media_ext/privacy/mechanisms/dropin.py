@@ -64,6 +64,9 @@ class _NoAccounting:
     def _accountant(self) -> Any:
         return _NULL
 
+    def _spend(self, accountant: Any) -> None:
+        """diffprivlib mechanisms do not spend: the calling tool or model does."""
+
     def _non_finite(self, x: np.ndarray) -> np.ndarray:
         return x
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..._validation import Interval, InvalidParameterError, check_params
-from ._base import AccountedMechanism, as_real_array
+from ._base import BASE_CONSTRAINTS, AccountedMechanism, as_real_array
 from ._discrete_gaussian import (
     calibrate_sigma,
     discrete_gaussian,
@@ -85,9 +85,9 @@ class SecureGaussian(AccountedMechanism):
     """
 
     _parameter_constraints = {
-        "epsilon": [Interval(numbers.Real, 0, None, closed="neither")],
+        **BASE_CONSTRAINTS,
         "delta": [Interval(numbers.Real, 0, 1, closed="right")],
-        "sensitivity": [Interval(numbers.Real, 0, None, closed="left")],
+        "sensitivity": [Interval(numbers.Real, 0, math.inf, closed="left")],
     }
 
     def __init__(
@@ -107,7 +107,7 @@ class SecureGaussian(AccountedMechanism):
         super().__init__(
             epsilon=epsilon, delta=delta, random_state=random_state, accountant=accountant
         )
-        self.sensitivity = self._check_sensitivity(sensitivity)
+        self.sensitivity = float(sensitivity)
         self._cache: tuple | None = None
         self._grid()
 
@@ -160,7 +160,6 @@ class SecureGaussian(AccountedMechanism):
             check_params(self, params, self._parameter_constraints)
             self._checked = key
         super()._check_all(value)
-        self._check_sensitivity(self.sensitivity)
         return True
 
     def _grid(self) -> tuple[float, int, int]:
@@ -267,5 +266,5 @@ class SecureGaussian(AccountedMechanism):
             units += discrete_gaussian(self._rng, sigma_units, units.size).reshape(units.shape)
             out = units.astype(np.float64)
             out *= g
-        accountant.spend(self.epsilon, self.delta)
+        self._spend(accountant)
         return float(out) if out.ndim == 0 else out

@@ -160,5 +160,5 @@ class SecureLaplaceBoundedDomain(SecureLaplaceTruncated):
                 y[todo[hit]] = cand[hit, first[hit]]
                 todo = todo[~hit]
             out = (y.astype(np.float64) * g).reshape(arr.shape)
-        accountant.spend(self.epsilon, self.delta)
+        self._spend(accountant)
         return float(out) if out.ndim == 0 else out

@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 import math
 import numbers
-import types
 from fractions import Fraction
 from typing import Any
 
@@ -35,7 +34,7 @@ _MAX_PIECES = 5_000_000
 def _laplace_grid(epsilon: float, sensitivity: float) -> tuple[float, int, int]:
     """SecureLaplace's grid (the same construction, reused), memoised: diffprivlib's tools build
     a new mechanism with the same parameters on every call."""
-    return SecureLaplace._grid(types.SimpleNamespace(epsilon=epsilon, sensitivity=sensitivity))
+    return SecureLaplace._make_grid(epsilon, sensitivity)
 
 
 class _SecureLaplaceDelta(SecureLaplace):
@@ -49,7 +48,7 @@ class _SecureLaplaceDelta(SecureLaplace):
     _parameter_constraints = {
         "epsilon": [Interval(numbers.Real, 0, None, closed="left")],
         "delta": [Interval(numbers.Real, 0, 1, closed="both")],
-        "sensitivity": [Interval(numbers.Real, 0, None, closed="left")],
+        "sensitivity": [Interval(numbers.Real, 0, math.inf, closed="left")],
         "lower": [numbers.Real],
         "upper": [numbers.Real],
     }
@@ -74,7 +73,7 @@ class _SecureLaplaceDelta(SecureLaplace):
         )
         DPMechanism.__init__(self, epsilon=epsilon, delta=delta, random_state=random_state)
         self.accountant = accountant
-        self.sensitivity = self._check_sensitivity(sensitivity)
+        self.sensitivity = float(sensitivity)
 
     @classmethod
     def _check_epsilon_delta(cls, epsilon: Any, delta: Any) -> tuple[float, float]:
