@@ -15,9 +15,9 @@ import torch
 from art.attacks.evasion import CarliniL2Method
 
 from ai4media_ext.experiments._core import RunContext
-from ai4media_ext.experiments.kanonymity import KAnonymityExperiment, art_classifier, lenet5
-from ai4media_ext.experiments.rcv import small_cnn
+from ai4media_ext.experiments.kanonymity import KAnonymityExperiment
 from ai4media_ext.robustness.kanonymity import KAnonymityAttack
+from ai4media_ext.zoo import LeNet5, SmallCNN, art_classifier
 
 
 def main() -> None:
@@ -29,7 +29,7 @@ def main() -> None:
     name, x_tr, y_tr, x_te, y_te = KAnonymityExperiment()._datasets(ctx)[0]
     torch.manual_seed(0)
     side = x_tr.shape[-1]
-    model = lenet5(1, side) if name == "mnist" else small_cnn(x_tr.shape[1], side)
+    model = LeNet5(1, side) if name == "mnist" else SmallCNN(x_tr.shape[1], side)
     clf = art_classifier(model, x_tr.shape[1:], "cpu")
     clf.fit(x_tr, y_tr, nb_epochs=5, batch_size=64, verbose=False)
     xs, ys = x_te[: args.n], y_te[: args.n]

@@ -15,7 +15,7 @@ from ._core import Experiment, RunContext, save_figure
 def _simulate(overrides: dict[str, Any], n_clients: int) -> tuple[Any, dict[str, Any]]:
     from flwr.simulation import run_simulation
 
-    from ..privacy.federated.app import make_client_app, make_server_app
+    from ..apps.secure_fl import make_client_app, make_server_app
 
     out: dict[str, Any] = {}
     run_simulation(
@@ -46,9 +46,9 @@ def aggregation_error(
         RecordDict,
     )
 
+    from ..apps.secure_fl import load_partition, make_model
     from ..privacy.federated import HEFedAvg, decrypt_arrays, make_he_mod
     from ..privacy.federated._ckks import load_context
-    from ..privacy.federated.app import load_partition, make_model
 
     def message(content: RecordDict, node: int) -> Message:
         meta = Metadata(run_id=1, message_id=str(node), src_node_id=node, dst_node_id=0,
@@ -163,8 +163,8 @@ class SecureFLExperiment(Experiment):
     reference = "AI4Media D4.1 §5.4, Fig. 17; NVFlare HE aggregation design; TenSEAL CKKS"
 
     def run(self, ctx: RunContext) -> dict[str, float]:
+        from ..apps.secure_fl import settings
         from ..privacy.federated import provision
-        from ..privacy.federated.app import settings
 
         n_clients = 10
         base = {
