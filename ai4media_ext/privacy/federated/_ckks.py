@@ -27,6 +27,15 @@ DEFAULT_PARAMS = {"poly_modulus_degree": 4096, "coeff_mod_bit_sizes": (60, 49), 
 MAX_BITS_128 = {1024: 27, 2048: 54, 4096: 109, 8192: 218, 16384: 438, 32768: 881}
 
 
+#: Record and key names of the wire format shared by ``HEFedAvg`` and the client mod.
+HE_RECORD = "he"
+META_KEY = "he-meta"
+CHUNK_PREFIX = "he-chunk-"
+WEIGHT_UNIT_KEY = "he-weight-unit"
+KEY_ID_KEY = "he-key-id"
+VALUE_BOUND_KEY = "he-value-bound"
+
+
 class HEError(ValueError):
     """A ciphertext or context that cannot be used (malformed, wrong keys, wrong shape)."""
 
@@ -107,16 +116,46 @@ def provision(directory: str | os.PathLike[str], **params: Any) -> Provisioned:
     return Provisioned(secret, public)
 
 
+def headroom(ctx: Any) -> float:
+    """Largest |slot value| whose encoding is guaranteed to decode exactly, in plain units.
+
+    A CKKS coefficient is an average of the slot values times the scale, so it stays below
+    ``max |slot| * scale``; decoding is exact while that is below half the ciphertext modulus q
+    (the data primes, without the special prime): ``headroom = 2^(log2 q - 1) / scale``, less
+    a 2^-10 margin for the encoding rounding and the encryption noise. 2^19 (524,288, less the
+    margin) for the default parameters. The bound must hold for a SUM of ciphertexts as well
+    (``HEFedAvg`` checks it before adding).
+    """
+    bits = ctx.data.seal_context().first_context_data().total_coeff_modulus_bit_count()
+    return 2.0 ** (bits - 1) / ctx.global_scale * (1.0 - 2.0**-10)
+
+
+def sum_ciphertexts(vectors: list[list[Any]]) -> list[Any]:
+    """Chunk-wise sum of several clients' loaded CKKS vectors (in place into the first's)."""
+    total = vectors[0]
+    for client in vectors[1:]:
+        for acc, v in zip(total, client, strict=True):
+            acc += v
+    return total
+
+
 def structure(arrays: list[tuple[str, np.ndarray]]) -> str:
     """JSON description (names, shapes, dtypes) to rebuild flattened arrays."""
     return json.dumps([[k, list(a.shape), str(a.dtype)] for k, a in arrays])
 
 
 def unflatten(flat: np.ndarray, spec: str) -> list[tuple[str, np.ndarray]]:
+    """The arrays of :func:`structure`, each with its exact shape (0-d included) and dtype;
+    integer and bool arrays (e.g. BatchNorm's ``num_batches_tracked``) are rounded, not
+    truncated, from the decrypted floats."""
     out, start = [], 0
     for name, shape, dtype in json.loads(spec):
         size = int(np.prod(shape, dtype=np.int64))
-        out.append((name, flat[start : start + size].reshape(shape).astype(dtype)))
+        part = flat[start : start + size].reshape(shape)
+        kind = np.dtype(dtype).kind
+        if kind in "iub":
+            part = np.rint(part)
+        out.append((name, np.array(part, dtype=dtype, order="C")))
         start += size
     if start != len(flat):
         raise HEError(f"aggregate has {len(flat)} values, the structure needs {start}")
@@ -143,11 +182,8 @@ def encrypt(ctx: Any, flat: np.ndarray) -> list[bytes]:
 def add_encrypted(ctx: Any, clients: list[list[bytes]]) -> list[bytes]:
     """Chunk-wise sum of several clients' serialised ciphertexts, with any context (the public
     one suffices): the aggregation without HEFedAvg's per-reply checks, for measurements."""
-    total = [ts.ckks_vector_from(ctx, b) for b in clients[0]]
-    for client in clients[1:]:
-        for acc, b in zip(total, client, strict=True):
-            acc += ts.ckks_vector_from(ctx, b)
-    return [t.serialize() for t in total]
+    loaded = [[ts.ckks_vector_from(ctx, b) for b in client] for client in clients]
+    return [t.serialize() for t in sum_ciphertexts(loaded)]
 
 
 def decrypt(ctx: Any, chunks: list[bytes]) -> np.ndarray:
