@@ -13,6 +13,7 @@ import numpy as np
 
 from .._compat import require
 from .._io import write_text_atomic
+from .._validation import Interval, check_params
 from . import _stats
 from ._catalog import AUDIENCES, METRICS, verdict
 from .probing import (
@@ -78,6 +79,18 @@ class FairnessReport:
         ``probes_[model][attribute]`` = protected-flip rate and probed records.
     """
 
+    _parameter_constraints = {
+        "n_bootstrap": [Interval(numbers.Integral, 0, None, closed="left")],
+        "confidence_level": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "thresholds": [Mapping, None],
+        "n_probes": [Interval(numbers.Integral, 0, None, closed="left")],
+        "random_state": [
+            Interval(numbers.Integral, 0, None, closed="left"),
+            np.random.Generator,
+            None,
+        ],
+    }
+
     def __init__(
         self,
         *,
@@ -95,13 +108,11 @@ class FairnessReport:
         self._check_params()
 
     def _check_params(self) -> None:
-        for name in ("n_bootstrap", "n_probes"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
-                raise ValueError(f"{name} must be an int >= 0, got {v!r}")
-        c = self.confidence_level
-        if not isinstance(c, numbers.Real) or not 0 < c < 1:
-            raise ValueError(f"confidence_level must be in (0, 1), got {c!r}")
+        check_params(
+            self,
+            {name: getattr(self, name) for name in self._parameter_constraints},
+            self._parameter_constraints,
+        )
         for metric, band in (self.thresholds or {}).items():
             if metric not in METRICS:
                 raise ValueError(f"thresholds: unknown metric {metric!r}; valid: {sorted(METRICS)}")
