@@ -7,18 +7,10 @@ Names load on first use (Flower is an optional extra), the re-export pattern of 
 
 from __future__ import annotations
 
-import importlib
+from .._compat import lazy_exports
 
 __all__ = ["load_partition", "make_client_app", "make_model", "make_server_app", "settings"]
 
 _LAZY = {name: "secure_fl" for name in __all__}
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -8,7 +8,7 @@ pattern of every sub-package.
 
 from __future__ import annotations
 
-import importlib
+from .._compat import lazy_exports
 
 __all__ = ["LeNet5", "ResNet18CIFAR", "SmallCNN", "art_classifier", "train_epochs"]
 
@@ -20,12 +20,4 @@ _LAZY = {
     "train_epochs": "training",
 }
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *__all__])
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

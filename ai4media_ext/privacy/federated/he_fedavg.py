@@ -20,20 +20,12 @@ from flwr.serverapp import Grid  # noqa: E402
 from flwr.serverapp.strategy import FedAvg  # noqa: E402
 
 from ..._validation import Interval, check_params  # noqa: E402
-from ._ckks import (  # noqa: E402  (wire-format names re-exported for this release)
-    CHUNK_PREFIX,
-    HE_RECORD,
-    KEY_ID_KEY,
-    META_KEY,
-    VALUE_BOUND_KEY,
-    WEIGHT_UNIT_KEY,
-    HEError,
-    headroom,
-    key_id,
-    load_context,
-    slot_count,
-    sum_ciphertexts,
-)
+from . import _ckks  # noqa: E402
+from ._ckks import HEError, headroom, key_id, load_context, slot_count  # noqa: E402
+
+# wire-format names, defined in the CKKS module (re-exported here for this release)
+HE_RECORD, META_KEY, CHUNK_PREFIX = _ckks.HE_RECORD, _ckks.META_KEY, _ckks.CHUNK_PREFIX
+WEIGHT_UNIT_KEY, KEY_ID_KEY = _ckks.WEIGHT_UNIT_KEY, _ckks.KEY_ID_KEY
 
 logger = logging.getLogger(__name__)
 _FINITE_POSITIVE = Interval(numbers.Real, 0, float("inf"), closed="neither")
@@ -120,7 +112,7 @@ class HEFedAvg(FedAvg):
     def _with_he_config(self, config: ConfigRecord) -> ConfigRecord:
         config[WEIGHT_UNIT_KEY] = self.weight_unit
         config[KEY_ID_KEY] = self.key_id
-        config[VALUE_BOUND_KEY] = self.value_bound
+        config[_ckks.VALUE_BOUND_KEY] = self.value_bound
         return config
 
     def configure_train(
@@ -212,7 +204,7 @@ class HEFedAvg(FedAvg):
                 continue
             expected["structure"] = spec
             # added as they come (memory: one running sum); refused below before it is used
-            total = vectors if total is None else sum_ciphertexts([total, vectors])
+            total = vectors if total is None else _ckks.sum_ciphertexts([total, vectors])
             weight += w
             accepted.append(msg)
         self._check_headroom(server_round, weight)

@@ -171,11 +171,8 @@ class HEMod:
         return reply
 
 
-def make_he_mod(
-    secret_context: bytes | str | os.PathLike[str], weighted_by_key: str = "num-examples"
-) -> Mod:
-    """``HEMod(secret_context, weighted_by_key)`` (the factory kept as a thin alias)."""
-    return HEMod(secret_context, weighted_by_key)
+#: The factory of earlier releases, now the class itself (a thin alias).
+make_he_mod = HEMod
 
 
 class DPMod:
@@ -323,21 +320,5 @@ class DPMod:
         return reply
 
 
-def make_dp_mod(
-    *,
-    clipping_norm: float,
-    epsilon: float,
-    delta: float = 0.0,
-    mechanism: str = "laplace",
-    accountant: Any = None,
-    random_state: Any = None,
-) -> Mod:
-    """``DPMod(...)`` with the same keywords (the factory kept as a thin alias)."""
-    return DPMod(
-        clipping_norm=clipping_norm,
-        epsilon=epsilon,
-        delta=delta,
-        mechanism=mechanism,
-        accountant=accountant,
-        random_state=random_state,
-    )
+#: The factory of earlier releases, now the class itself (a thin alias).
+make_dp_mod = DPMod
