@@ -45,7 +45,29 @@ def make_context(
     coeff_mod_bit_sizes: tuple[int, ...] = (60, 49),
     scale_bits: int = 40,
 ) -> Any:
-    """A fresh CKKS context with a secret key, checked for 128-bit security."""
+    """A fresh CKKS context with a secret key, checked for 128-bit security.
+
+    Parameters
+    ----------
+    poly_modulus_degree : int
+        N, a power of two in 1024..32768; N / 2 slots per ciphertext.
+    coeff_mod_bit_sizes : tuple of int
+        Bit sizes of the coefficient-modulus primes (the last is SEAL's special prime); their
+        sum may not exceed the HomomorphicEncryption.org bound for 128-bit security at N
+        (:data:`MAX_BITS_128`).
+    scale_bits : int
+        log2 of the encoding scale, below the first prime's bits.
+
+    Returns
+    -------
+    tenseal.Context
+        CKKS, secret key included, ``global_scale = 2**scale_bits``.
+
+    Raises
+    ------
+    ValueError
+        An unsupported N, more modulus bits than 128-bit security allows, a bad scale.
+    """
     if poly_modulus_degree not in MAX_BITS_128:
         raise ValueError(
             f"poly_modulus_degree must be one of {sorted(MAX_BITS_128)}, got {poly_modulus_degree}"
@@ -87,6 +109,14 @@ def key_id(context: Any) -> str:
 
 
 def load_context(data: bytes, *, expect_secret: bool | None = None) -> Any:
+    """A TenSEAL context from its serialised bytes.
+
+    Raises
+    ------
+    HEError
+        Not a TenSEAL context; no secret key where ``expect_secret`` is true; a secret key
+        where it is false.
+    """
     try:
         ctx = ts.context_from(data)
     except Exception as exc:  # TenSEAL raises plain exceptions on bad bytes
@@ -163,7 +193,13 @@ def unflatten(flat: np.ndarray, spec: str) -> list[tuple[str, np.ndarray]]:
 
 
 def encrypt(ctx: Any, flat: np.ndarray) -> list[bytes]:
-    """Encrypt a flat vector as ceil(len / slots) CKKS vectors (slots = N / 2)."""
+    """Encrypt a flat float vector as ceil(len / slots) serialised CKKS vectors (slots = N / 2).
+
+    Raises
+    ------
+    HEError
+        A NaN/inf value, or a value beyond the context's headroom (TenSEAL refuses to encode).
+    """
     if not np.isfinite(flat).all():
         raise HEError("the update holds non-finite values (NaN/inf): refusing to encrypt it")
     slots = slot_count(ctx)
@@ -187,6 +223,7 @@ def add_encrypted(ctx: Any, clients: list[list[bytes]]) -> list[bytes]:
 
 
 def decrypt(ctx: Any, chunks: list[bytes]) -> np.ndarray:
+    """The float64 values of serialised CKKS vectors, concatenated (needs the secret key)."""
     return np.concatenate([np.asarray(ts.ckks_vector_from(ctx, c).decrypt()) for c in chunks])
 
 

@@ -278,8 +278,12 @@ def test_bad_parameters(keys):
     _, _, public = keys
     with pytest.raises(ValueError, match="weight_unit"):
         HEFedAvg(public, weight_unit=0)
-    with pytest.raises(TypeError, match="bytes"):
+    with pytest.raises(TypeError, match="public_context"):
         HEFedAvg("server_context.bin")
+    with pytest.raises(TypeError, match="fraction_trian"):  # a typo reaches FedAvg, not swallowed
+        HEFedAvg(public, fraction_trian=0.5)
+    with pytest.raises(ValueError, match="value_bound"):
+        HEFedAvg(public, value_bound=float("inf"))
     with pytest.raises(ValueError, match="128-bit security"):
         make_context(4096, (60, 50))
     with pytest.raises(ValueError, match="delta > 0"):
