@@ -11,8 +11,6 @@ MAX_MODULE, MAX_FUNCTION = 400, 80
 
 #: "module:function" -> why it stays longer (the closing note repeats these)
 LONG_FUNCTIONS = {
-    "experiments/rcv.py:run": "one experiment's loop over concepts x controls x repeats, kept in "
-    "one piece so the published numbers stay bit-identical across the refactor",
     "experiments/secure_fl.py:aggregation_error": "builds a Flower round by hand (messages, "
     "mods, strategy) around two nested closures; splitting it scatters one measurement",
 }

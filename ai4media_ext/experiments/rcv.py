@@ -79,7 +79,6 @@ class RCVExperiment(Experiment):
 
     def run(self, ctx: RunContext) -> dict[str, float]:
         import torch
-        from scipy.stats import ttest_1samp
         from torch.utils.data import DataLoader
 
         from ..data.splits import scale_pixels
@@ -120,13 +119,8 @@ class RCVExperiment(Experiment):
         }
         rcv = RCV(model, layers, n_splits=3, random_state=ctx.seed, ridge=RIDGE)
         acts = {layer: rcv.activations(loader, layer) for layer in layers}
-        rest_x, rest_y = x_te[n_concept:], y_te[n_concept:]
-        grads = {}
-        for k in range(10):
-            inputs = to_tensor(rest_x[rest_y == k][:per_class])
-            if len(inputs) == 0:
-                raise ValueError(f"no held-out test images of class {class_names[k]!r}")
-            grads[k] = rcv.layer_gradients(inputs, analysis, target=k)
+        held_out = (x_te[n_concept:], y_te[n_concept:])
+        grads = _class_gradients(rcv, held_out, to_tensor, per_class, analysis, class_names)
 
         kinds = ("concept", "shuffled", "random")
         r2_curves: dict[tuple[str, str], list[float]] = {}
@@ -160,15 +154,7 @@ class RCVExperiment(Experiment):
                         s = rcv.scores(grads[k] @ fit["direction"], fit["r2"])
                         per_rep[kind]["tcav"].append((k, float(s["tcav"])))
                         per_rep[kind]["br"].append((k, float(s["br_score"])))
-            for kind in kinds:
-                prefix = "" if kind == "concept" else f"{kind}_"
-                for k, cls in enumerate(class_names):
-                    tcav = np.array([v for c, v in per_rep[kind]["tcav"] if c == k])
-                    br = np.array([v for c, v in per_rep[kind]["br"] if c == k])
-                    results[f"{prefix}{name}_{cls}_tcav"] = float(tcav.mean())
-                    results[f"{prefix}{name}_{cls}_br"] = float(br.mean())
-                    results[f"{prefix}{name}_{cls}_tcav_p"] = _pvalue(ttest_1samp, tcav, 0.5)
-                    results[f"{prefix}{name}_{cls}_br_p"] = _pvalue(ttest_1samp, br, 0.0)
+            results.update(_class_summary(name, per_rep, class_names))
 
         self._plot(ctx, values, layers, class_names, r2_curves, results)
         return results
@@ -202,6 +188,36 @@ class RCVExperiment(Experiment):
             ax.axhline(0, color="k", lw=0.8)
         axes[0][0].legend(fontsize=7)
         save_figure(fig, ctx.out_dir / "br_per_class.png")
+
+
+def _class_gradients(rcv, held_out, to_tensor, per_class, layer, class_names) -> dict[int, Any]:
+    """Gradients of each class's logit at ``layer`` for up to ``per_class`` held-out images."""
+    rest_x, rest_y = held_out
+    grads = {}
+    for k in range(len(class_names)):
+        inputs = to_tensor(rest_x[rest_y == k][:per_class])
+        if len(inputs) == 0:
+            raise ValueError(f"no held-out test images of class {class_names[k]!r}")
+        grads[k] = rcv.layer_gradients(inputs, layer, target=k)
+    return grads
+
+
+def _class_summary(name: str, per_rep: dict, class_names: list[str]) -> dict[str, float]:
+    """Mean TCAV / Br per class over the repeats, with one-sample t-test p-values (TCAV against
+    0.5, Br against 0), for the concept and each control."""
+    from scipy.stats import ttest_1samp
+
+    out = {}
+    for kind, scores in per_rep.items():
+        prefix = "" if kind == "concept" else f"{kind}_"
+        for k, cls in enumerate(class_names):
+            tcav = np.array([v for c, v in scores["tcav"] if c == k])
+            br = np.array([v for c, v in scores["br"] if c == k])
+            out[f"{prefix}{name}_{cls}_tcav"] = float(tcav.mean())
+            out[f"{prefix}{name}_{cls}_br"] = float(br.mean())
+            out[f"{prefix}{name}_{cls}_tcav_p"] = _pvalue(ttest_1samp, tcav, 0.5)
+            out[f"{prefix}{name}_{cls}_br_p"] = _pvalue(ttest_1samp, br, 0.0)
+    return out
 
 
 def _pvalue(test: Any, values: np.ndarray, popmean: float) -> float:
