@@ -15,8 +15,8 @@ import time
 
 import torch
 
-from ai4media_ext.experiments._core import RunContext
-from ai4media_ext.experiments.hcp import EPS, HCPExperiment, train
+from ai4media_ext.data.splits import digits_split, mnist_split
+from ai4media_ext.experiments.hcp import EPS, train
 from ai4media_ext.robustness.hcp import HCPTrainer
 from ai4media_ext.zoo import SmallCNN, art_classifier
 
@@ -26,8 +26,8 @@ def main() -> None:
     parser.add_argument("--data-root")
     parser.add_argument("--epochs", type=int, default=2)
     args = parser.parse_args()
-    ctx = RunContext(out_dir=None, quick=True, data_root=args.data_root)
-    name, x, y, _, _ = HCPExperiment()._datasets(ctx)[0]
+    split = mnist_split(args.data_root, 0) if args.data_root else digits_split(0)
+    name, x, y, _, _ = split  # the hcp experiment's --quick data
     seconds = {}
     for method in ("sm", "hcp", "at"):
         torch.manual_seed(0)

@@ -14,8 +14,7 @@ import numpy as np
 import torch
 from art.attacks.evasion import CarliniL2Method
 
-from ai4media_ext.experiments._core import RunContext
-from ai4media_ext.experiments.kanonymity import KAnonymityExperiment
+from ai4media_ext.data.splits import digits_split, mnist_split
 from ai4media_ext.robustness.kanonymity import KAnonymityAttack
 from ai4media_ext.zoo import LeNet5, SmallCNN, art_classifier
 
@@ -25,8 +24,8 @@ def main() -> None:
     parser.add_argument("--data-root")
     parser.add_argument("--n", type=int, default=100)
     args = parser.parse_args()
-    ctx = RunContext(out_dir=None, quick=True, data_root=args.data_root)
-    name, x_tr, y_tr, x_te, y_te = KAnonymityExperiment()._datasets(ctx)[0]
+    split = mnist_split(args.data_root, 0) if args.data_root else digits_split(0)
+    name, x_tr, y_tr, x_te, y_te = split  # the kanonymity experiment's --quick data
     torch.manual_seed(0)
     side = x_tr.shape[-1]
     model = LeNet5(1, side) if name == "mnist" else SmallCNN(x_tr.shape[1], side)
