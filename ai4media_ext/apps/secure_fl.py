@@ -119,8 +119,14 @@ def _chain(mod: Callable, nxt: Callable) -> Callable[[Message, Context], Message
 
 
 def make_client_app(overrides: Mapping[str, Any] | None = None) -> ClientApp:
-    """The ClientApp: local SGD on its partition; HE/DP mods chosen from the run config (the
-    HE mod outermost, so DP noise is added before encryption)."""
+    """The ClientApp: local SGD (momentum 0.9, ``learning-rate``, ``batch-size``,
+    ``local-epochs``) on its partition; HE/DP mods chosen from the run config (the HE mod
+    outermost, so DP noise is added before encryption). Replies carry ``num-examples`` and
+    ``train-loss`` (mean cross-entropy) or ``accuracy`` and ``eval-loss``.
+
+    Raises (inside a round, as the message's error): ``ValueError`` for an unknown run-config
+    key or ``he = true`` without ``key-dir``; ``HEError`` from the HE mod.
+    """
     import torch
 
     from ..zoo.training import train_epochs
@@ -194,7 +200,13 @@ def make_server_app(
     on_result: Callable[[Any, Mapping[str, Any]], None] | None = None,
 ) -> ServerApp:
     """The ServerApp: ``HEFedAvg`` (public context from key-dir) or Flower's ``FedAvg``, all
-    clients every round, federated evaluation on the clients' held-out data."""
+    clients every round, federated evaluation on the clients' held-out data; ``on_result``
+    receives Flower's ``Result`` and ``{"seconds", "strategy", "settings"}``.
+
+    Raises (when the app runs): ``ValueError`` for an unknown run-config key,
+    ``FileNotFoundError`` for a missing ``server_context.bin``, ``HEError`` for an aggregate
+    beyond the CKKS headroom or a context holding the secret key.
+    """
     import torch
 
     from ..privacy.federated.he_fedavg import HEFedAvg
