@@ -91,6 +91,9 @@ class RCVExperiment(Experiment):
             return torch.from_numpy(scale_pixels(imgs))
 
         epochs = (3 if ctx.quick else 15) if dataset == "cifar10" else 15
+        # seeded before the weights are drawn: torch's default seed differs per process, so an
+        # unseeded initialisation made every run give other numbers
+        torch.manual_seed(ctx.seed)
         model = SmallCNN(3 if x_tr.ndim == 4 else 1, x_tr.shape[1])
         model = train_cnn(model, to_tensor(x_tr), torch.from_numpy(y_tr), epochs, ctx.seed)
         model = model.cpu()
