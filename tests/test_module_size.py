@@ -10,10 +10,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ai4media_ext"
 MAX_MODULE, MAX_FUNCTION = 400, 80
 
 #: "module:function" -> why it stays longer (the closing note repeats these)
-LONG_FUNCTIONS = {
-    "experiments/secure_fl.py:aggregation_error": "builds a Flower round by hand (messages, "
-    "mods, strategy) around two nested closures; splitting it scatters one measurement",
-}
+LONG_FUNCTIONS: dict[str, str] = {}
 
 
 def _body_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
