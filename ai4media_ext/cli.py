@@ -116,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_list.set_defaults(func=_cmd_list)
 
     p_info = sub.add_parser("info", help="describe one plugin")
-    p_info.add_argument("name")
+    p_info.add_argument(
+        "name", help="a plugin name, or group:name where a name is in several groups"
+    )
     p_info.add_argument("--group", choices=registry.groups(), help="disambiguate the name")
     p_info.set_defaults(func=_cmd_info)
 

@@ -19,6 +19,7 @@ __all__ = [
     "HostBase",
     "PluginInfo",
     "PluginNotFoundError",
+    "ambiguous_names",
     "build",
     "build_from_config",
     "find",
@@ -129,8 +130,33 @@ def plugins(group: str | None = None) -> list[PluginInfo]:
     ]
 
 
+def _split_qualified(name: str, group: str | None) -> tuple[str, str | None]:
+    """``"group:name"`` -> (name, group); the group may omit the ``ai4media_ext.`` prefix."""
+    if ":" not in name:
+        return name, group
+    prefix, name = name.rsplit(":", 1)
+    qualified = prefix if prefix.startswith("ai4media_ext.") else f"ai4media_ext.{prefix}"
+    if group is not None and group != qualified:
+        raise PluginNotFoundError(f"{prefix}:{name} names group {qualified!r}, not {group!r}")
+    return name, qualified
+
+
 def find(name: str, group: str | None = None) -> PluginInfo:
-    """Look a plugin up by name, in one group or across all groups (must then be unique)."""
+    """Look a plugin up by name, in one group or across all groups.
+
+    ``name`` may be qualified as ``group:name`` (``ai4media_ext.art.defences:hcp``, or without
+    the ``ai4media_ext.`` prefix, ``art.defences:hcp``); a bare name must then be unique across
+    groups.
+
+    Raises
+    ------
+    PluginNotFoundError
+        No such plugin (the message lists the available names), an unknown group, or a bare
+        name registered in several groups (the message lists the ``group:name`` choices).
+    """
+    name, group = _split_qualified(name, group)
+    if group is not None:
+        _check_group(group)
     matches = [p for p in plugins(group) if p.name == name]
     if not matches:
         known = sorted({p.name for p in plugins(group)})
@@ -140,10 +166,18 @@ def find(name: str, group: str | None = None) -> PluginInfo:
         )
     if len(matches) > 1:
         raise PluginNotFoundError(
-            f"plugin name {name!r} is ambiguous; give one of the groups: "
-            f"{', '.join(p.group for p in matches)}"
+            f"plugin name {name!r} is ambiguous; give one of: "
+            f"{', '.join(f'{p.group}:{p.name}' for p in matches)}"
         )
     return matches[0]
+
+
+def ambiguous_names() -> dict[str, list[str]]:
+    """Names registered in more than one group -> their ``group:name`` spellings."""
+    seen: dict[str, list[str]] = {}
+    for p in plugins():
+        seen.setdefault(p.name, []).append(f"{p.group}:{p.name}")
+    return {k: v for k, v in seen.items() if len(v) > 1}
 
 
 def load(group: str, name: str) -> type:

@@ -15,11 +15,10 @@ import time
 
 import torch
 
-from ai4media_ext.experiments._core import RunContext
-from ai4media_ext.experiments.hcp import EPS, HCPExperiment, train
-from ai4media_ext.experiments.kanonymity import art_classifier
-from ai4media_ext.experiments.rcv import small_cnn
+from ai4media_ext.data.splits import digits_split, mnist_split
+from ai4media_ext.experiments.hcp import EPS, train
 from ai4media_ext.robustness.hcp import HCPTrainer
+from ai4media_ext.zoo import SmallCNN, art_classifier
 
 
 def main() -> None:
@@ -27,12 +26,12 @@ def main() -> None:
     parser.add_argument("--data-root")
     parser.add_argument("--epochs", type=int, default=2)
     args = parser.parse_args()
-    ctx = RunContext(out_dir=None, quick=True, data_root=args.data_root)
-    name, x, y, _, _ = HCPExperiment()._datasets(ctx)[0]
+    split = mnist_split(args.data_root, 0) if args.data_root else digits_split(0)
+    name, x, y, _, _ = split  # the hcp experiment's --quick data
     seconds = {}
     for method in ("sm", "hcp", "at"):
         torch.manual_seed(0)
-        clf = art_classifier(small_cnn(x.shape[1], x.shape[-1]), x.shape[1:], "cpu")
+        clf = art_classifier(SmallCNN(x.shape[1], x.shape[-1]), x.shape[1:], "cpu")
         if method != "hcp":
             seconds[method] = train(method, clf, x, y, args.epochs, EPS[name])
             continue
@@ -44,7 +43,7 @@ def main() -> None:
         seconds[method] = (time.perf_counter() - start) / args.epochs
     # the loss's own overhead: cross-entropy alone in the trainer's loop (all epochs warm-up)
     torch.manual_seed(0)
-    clf = art_classifier(small_cnn(x.shape[1], x.shape[-1]), x.shape[1:], "cpu")
+    clf = art_classifier(SmallCNN(x.shape[1], x.shape[-1]), x.shape[1:], "cpu")
     trainer = HCPTrainer(clf, ["conv3", "fc1"], warmup_epochs=args.epochs, verbose=False)
     start = time.perf_counter()
     trainer.fit(x, y, nb_epochs=args.epochs, batch_size=128)

@@ -14,10 +14,9 @@ import numpy as np
 import torch
 from art.attacks.evasion import CarliniL2Method
 
-from ai4media_ext.experiments._core import RunContext
-from ai4media_ext.experiments.kanonymity import KAnonymityExperiment, art_classifier, lenet5
-from ai4media_ext.experiments.rcv import small_cnn
+from ai4media_ext.data.splits import digits_split, mnist_split
 from ai4media_ext.robustness.kanonymity import KAnonymityAttack
+from ai4media_ext.zoo import LeNet5, SmallCNN, art_classifier
 
 
 def main() -> None:
@@ -25,11 +24,11 @@ def main() -> None:
     parser.add_argument("--data-root")
     parser.add_argument("--n", type=int, default=100)
     args = parser.parse_args()
-    ctx = RunContext(out_dir=None, quick=True, data_root=args.data_root)
-    name, x_tr, y_tr, x_te, y_te = KAnonymityExperiment()._datasets(ctx)[0]
+    split = mnist_split(args.data_root, 0) if args.data_root else digits_split(0)
+    name, x_tr, y_tr, x_te, y_te = split  # the kanonymity experiment's --quick data
     torch.manual_seed(0)
     side = x_tr.shape[-1]
-    model = lenet5(1, side) if name == "mnist" else small_cnn(x_tr.shape[1], side)
+    model = LeNet5(1, side) if name == "mnist" else SmallCNN(x_tr.shape[1], side)
     clf = art_classifier(model, x_tr.shape[1:], "cpu")
     clf.fit(x_tr, y_tr, nb_epochs=5, batch_size=64, verbose=False)
     xs, ys = x_te[: args.n], y_te[: args.n]

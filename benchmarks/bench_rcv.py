@@ -22,8 +22,9 @@ from skimage.measure import perimeter, regionprops
 from torch.utils.data import DataLoader
 
 from ai4media_ext.data import load_cifar10
-from ai4media_ext.experiments.rcv import small_cnn
+from ai4media_ext.data.splits import scale_pixels
 from ai4media_ext.explainability.rcv import RCV, RegressionConcept, measures
+from ai4media_ext.zoo import SmallCNN
 
 PROPS = ("contrast", "dissimilarity", "homogeneity", "ASM", "energy", "correlation")
 
@@ -68,8 +69,8 @@ def main() -> None:
     t_sk_reg_full = t_sk_reg * len(x) / args.n_skimage
 
     torch.manual_seed(0)
-    model = small_cnn(3, 32).eval()
-    images = torch.from_numpy(x[:1000]).float().permute(0, 3, 1, 2) / 255
+    model = SmallCNN(3, 32).eval()
+    images = torch.from_numpy(scale_pixels(x[:1000]))
     inputs = images[:200]
     contrast = measures.texture(x[:1000], ("contrast",))["contrast"]
     layers = ["conv2", "conv3", "fc1"]

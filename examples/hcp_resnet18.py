@@ -19,11 +19,11 @@ from pathlib import Path
 
 import torch
 
+from ai4media_ext.data.splits import cifar10_split
 from ai4media_ext.experiments import write_json_atomic
 from ai4media_ext.experiments._core import numpy_global_seed
-from ai4media_ext.experiments._images import cifar10_split
-from ai4media_ext.experiments.hcp import EPS, attacks, resnet18_cifar, train
-from ai4media_ext.experiments.kanonymity import art_classifier
+from ai4media_ext.experiments.hcp import EPS, attacks, train
+from ai4media_ext.zoo import ResNet18CIFAR, art_classifier
 
 
 def main() -> None:
@@ -57,7 +57,7 @@ def main() -> None:
     classifiers = {}
     for method in ("sm", "hcp"):
         torch.manual_seed(args.seed)
-        clf = art_classifier(resnet18_cifar(), x_tr.shape[1:], args.device)
+        clf = art_classifier(ResNet18CIFAR(), x_tr.shape[1:], args.device)
         with numpy_global_seed(args.seed):
             results[f"cifar10_{method}_seconds_per_epoch"] = train(
                 method, clf, x_tr, y_tr, args.epochs, eps, layers=("layer3", "layer4")

@@ -18,10 +18,10 @@ import torch
 from art.attacks.evasion import AutoProjectedGradientDescent, FastGradientMethod
 
 from ai4media_ext import data as loaders
+from ai4media_ext.data.splits import scale_pixels
 from ai4media_ext.experiments._core import numpy_global_seed
-from ai4media_ext.experiments.kanonymity import art_classifier
-from ai4media_ext.experiments.rcv import small_cnn
 from ai4media_ext.robustness import HCPTrainer
+from ai4media_ext.zoo import SmallCNN, art_classifier
 
 #: name -> HCPTrainer keywords (None: plain softmax cross-entropy); "layers" beyond the logits
 VARIANTS: dict[str, dict | None] = {
@@ -46,13 +46,13 @@ def main() -> None:
     args = parser.parse_args()
     x, y = loaders.load_cifar10("train", args.data_root)
     order = np.random.default_rng(1).permutation(len(y))
-    x = (x[order] / 255.0).astype(np.float32).transpose(0, 3, 1, 2)
+    x = scale_pixels(x[order])
     y = y[order]
     x_fit, y_fit, x_val, y_val = x[:8000], y[:8000], x[8000:9000], y[8000:9000]
     results = {}
     for name, kw in VARIANTS.items():
         torch.manual_seed(0)
-        clf = art_classifier(small_cnn(3, 32), x_fit.shape[1:], "cpu")
+        clf = art_classifier(SmallCNN(3, 32), x_fit.shape[1:], "cpu")
         with numpy_global_seed(0):
             start = time.perf_counter()
             if kw is None:

@@ -17,7 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from .._compat import require
-from ._paths import data_root, require_file
+from ._paths import ENV_DATA, data_root, require_file
+
+#: Shipped in the wheel (CC BY 4.0, see embedded/aif360_raw/german/ATTRIBUTION.md): the default
+#: when no data root is given.
+EMBEDDED_ROOT = Path(__file__).resolve().parent / "embedded"
+EMBEDDED = ("german",)
 
 # dataset name -> (AIF360 class, raw files it reads)
 AIF360_DATASETS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -64,7 +69,9 @@ def load_aif360(name: str, root: str | os.PathLike[str] | None = None, **kwargs:
     name : {"adult", "german", "bank"}
         Which data set.
     root : path-like, optional
-        Data root holding ``aif360_raw/<name>/`` (default: ``$AI4MEDIA_EXT_DATA``).
+        Data root holding ``aif360_raw/<name>/`` (default: ``$AI4MEDIA_EXT_DATA``; for
+        ``"german"`` without either, the copy shipped in the package, UCI Statlog German credit,
+        CC BY 4.0, attribution in ``data/embedded/aif360_raw/german/ATTRIBUTION.md``).
     **kwargs
         Passed unchanged to the AIF360 class (``protected_attribute_names``, ...).
 
@@ -73,11 +80,21 @@ def load_aif360(name: str, root: str | os.PathLike[str] | None = None, **kwargs:
     aif360.datasets.StandardDataset
         Adult: features (45222, 98), protected race and sex; German: (1000, 58), sex and age;
         Bank: (30488, 57), age.
+
+    Raises
+    ------
+    ValueError
+        An unknown ``name``.
+    DataNotFoundError
+        No data root (for Adult and Bank), or a raw file missing under it (the error names it).
     """
     if name not in AIF360_DATASETS:
         raise ValueError(f"name must be one of {sorted(AIF360_DATASETS)}, got {name!r}")
     cls_name, files = AIF360_DATASETS[name]
-    raw_root = data_root(root) / "aif360_raw"
+    if root is None and not os.environ.get(ENV_DATA) and name in EMBEDDED:
+        raw_root = EMBEDDED_ROOT / "aif360_raw"
+    else:
+        raw_root = data_root(root) / "aif360_raw"
     # Check up front: AIF360 turns a missing file into print() + sys.exit(1).
     for f in files:
         require_file(raw_root.parent, f"aif360_raw/{name}/{f}")

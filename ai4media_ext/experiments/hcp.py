@@ -55,51 +55,12 @@ def train(
     return (time.perf_counter() - start) / epochs
 
 
-def resnet18_cifar(num_classes: int = 10) -> Any:
-    """ResNet-18 (He et al. 2016) in its CIFAR form: a 3x3 stride-1 stem and no max-pool, so
-    32x32 inputs reach ``layer4`` at 4x4. Module names follow torchvision's (``layer1``..
-    ``layer4``, ``fc``) so the same layer names work with :class:`HCPTrainer`."""
-    from torch import nn
+def __getattr__(name: str) -> Any:
+    if name == "resnet18_cifar":  # moved to ai4media_ext.zoo.ResNet18CIFAR; re-exported
+        from ..zoo.resnet import ResNet18CIFAR
 
-    class BasicBlock(nn.Module):
-        def __init__(self, c_in: int, c_out: int, stride: int) -> None:
-            super().__init__()
-            self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(c_out)
-            self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(c_out)
-            self.shortcut = (
-                nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
-                if stride != 1 or c_in != c_out
-                else nn.Identity()
-            )
-
-        def forward(self, x):
-            out = nn.functional.relu(self.bn1(self.conv1(x)))
-            return nn.functional.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
-
-    class ResNet18(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.conv1 = nn.Conv2d(3, 64, 3, 1, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(64)
-            widths, c_in, layers = (64, 128, 256, 512), 64, []
-            for i, width in enumerate(widths):
-                layers.append(
-                    nn.Sequential(
-                        BasicBlock(c_in, width, 1 if i == 0 else 2), BasicBlock(width, width, 1)
-                    )
-                )
-                c_in = width
-            self.layer1, self.layer2, self.layer3, self.layer4 = layers
-            self.fc = nn.Linear(512, num_classes)
-
-        def forward(self, x):
-            x = nn.functional.relu(self.bn1(self.conv1(x)))
-            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-            return self.fc(x.mean(dim=(2, 3)))
-
-    return ResNet18()
+        return ResNet18CIFAR
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def attacks(clf: Any, eps: float, quick: bool, batch_size: int = 32) -> dict[str, Any]:
@@ -137,7 +98,7 @@ class HCPExperiment(Experiment):
     reference = "AI4Media D4.1 §3.2, Table 2; Mygdalis & Pitas, Pattern Recognition 2022"
 
     def _datasets(self, ctx: RunContext) -> list[tuple[str, Any, Any, Any, Any]]:
-        from ._images import cifar10_split, digits_split, mnist_split
+        from ..data.splits import cifar10_split, digits_split, mnist_split
 
         if ctx.data_root is None:
             return [digits_split(ctx.seed)]
@@ -148,8 +109,8 @@ class HCPExperiment(Experiment):
     def run(self, ctx: RunContext) -> dict[str, float]:
         import torch
 
-        from .kanonymity import art_classifier
-        from .rcv import small_cnn
+        from ..zoo.art import art_classifier
+        from ..zoo.cnn import SmallCNN
 
         results: dict[str, Any] = {}
         for name, x_tr, y_tr, x_te, y_te in self._datasets(ctx):
@@ -163,7 +124,7 @@ class HCPExperiment(Experiment):
             for method in tqdm(METHODS, desc=f"{self.name}: {name}", unit="model"):
                 torch.manual_seed(ctx.seed)
                 clf = art_classifier(
-                    small_cnn(x_tr.shape[1], x_tr.shape[-1]), x_tr.shape[1:], ctx.device
+                    SmallCNN(x_tr.shape[1], x_tr.shape[-1]), x_tr.shape[1:], ctx.device
                 )
                 with numpy_global_seed(ctx.seed):  # ART's shuffles and random starts
                     results[f"{name}_{method}_seconds_per_epoch"] = train(

@@ -13,31 +13,20 @@ from ._core import Experiment, RunContext, save_figure
 METHODS = ("deepfool", "cw", "ka1", "ka5", "ka9")
 
 
-def lenet5(in_channels: int = 1, side: int = 28) -> Any:
-    """LeNet-5 (ReLU, max pooling) for ``side x side`` inputs."""
-    from torch import nn
-
-    flat = 16 * ((side // 2 - 4) // 2) ** 2
-    return nn.Sequential(
-        nn.Conv2d(in_channels, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-        nn.Linear(flat, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
-    )  # fmt: skip
+_MOVED = {
+    "lenet5": ("cnn", "LeNet5"),
+    "small_cnn": ("cnn", "SmallCNN"),
+    "art_classifier": ("art", "art_classifier"),
+}
 
 
-def art_classifier(model: Any, shape: tuple[int, ...], device: str) -> Any:
-    import torch
-    from art.estimators.classification import PyTorchClassifier
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:  # moved to ai4media_ext.zoo; re-exported for this release
+        import importlib
 
-    return PyTorchClassifier(
-        model,
-        loss=torch.nn.CrossEntropyLoss(),
-        optimizer=torch.optim.Adam(model.parameters(), 1e-3),
-        input_shape=shape,
-        nb_classes=10,
-        clip_values=(0.0, 1.0),
-        device_type="gpu" if device == "cuda" else "cpu",
-    )
+        module, attr = _MOVED[name]
+        return getattr(importlib.import_module(f"..zoo.{module}", __package__), attr)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class KAnonymityExperiment(Experiment):
@@ -49,7 +38,7 @@ class KAnonymityExperiment(Experiment):
 
     def _datasets(self, ctx: RunContext) -> list[tuple[str, Any, Any, Any, Any]]:
         from .. import data as loaders
-        from ._images import digits_split, mnist_split
+        from ..data.splits import digits_split, mnist_split, scale_pixels
 
         if ctx.data_root is None:
             return [digits_split(ctx.seed)]
@@ -59,8 +48,7 @@ class KAnonymityExperiment(Experiment):
         if not ctx.quick:
             x_tr, y_tr = loaders.load_cifar10("train", ctx.data_root)
             x_te, y_te = loaders.load_cifar10("test", ctx.data_root)
-            x_tr = (x_tr / 255.0).astype(np.float32).transpose(0, 3, 1, 2)
-            x_te = (x_te / 255.0).astype(np.float32).transpose(0, 3, 1, 2)
+            x_tr, x_te = scale_pixels(x_tr), scale_pixels(x_te)
             order = rng.permutation(len(y_te))
             sets.append(("cifar10", x_tr, y_tr, x_te[order], y_te[order]))
         return sets
@@ -72,7 +60,8 @@ class KAnonymityExperiment(Experiment):
 
         from ..robustness.kanonymity import KAnonymityAttack
         from ..robustness.metrics import rank_pmf
-        from .rcv import small_cnn
+        from ..zoo.art import art_classifier
+        from ..zoo.cnn import LeNet5, SmallCNN
 
         n = 50 if ctx.quick else 300
         results: dict[str, Any] = {"n_samples": n}
@@ -80,7 +69,7 @@ class KAnonymityExperiment(Experiment):
         for name, x_tr, y_tr, x_te, y_te in self._datasets(ctx):
             torch.manual_seed(ctx.seed)
             side = x_tr.shape[-1]
-            model = lenet5(1, side) if name == "mnist" else small_cnn(x_tr.shape[1], side)
+            model = LeNet5(1, side) if name == "mnist" else SmallCNN(x_tr.shape[1], side)
             clf = art_classifier(model, x_tr.shape[1:], ctx.device)
             epochs = 5 if name != "cifar10" else 15
             clf.fit(x_tr, y_tr, nb_epochs=epochs, batch_size=64, verbose=False)

@@ -13,49 +13,32 @@ from ._core import Experiment, RunContext, save_figure
 RIDGE = 0.01
 
 
-def small_cnn(in_channels: int, side: int, num_classes: int = 10) -> Any:
-    """Three conv blocks and two dense layers (layers ``conv1..conv3``, ``fc1``)."""
-    from torch import nn
-
-    class SmallCNN(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.conv1 = nn.Conv2d(in_channels, 16, 3, padding=1)
-            self.conv2 = nn.Conv2d(16, 32, 3, padding=1)
-            self.conv3 = nn.Conv2d(32, 64, 3, padding=1)
-            self.pool = nn.MaxPool2d(2)
-            self.relu = nn.ReLU()
-            self.fc1 = nn.Linear(64 * (side // 8) ** 2, 128)
-            self.fc2 = nn.Linear(128, num_classes)
-
-        def forward(self, x):
-            x = self.pool(self.relu(self.conv1(x)))
-            x = self.pool(self.relu(self.conv2(x)))
-            x = self.pool(self.relu(self.conv3(x)))
-            return self.fc2(self.relu(self.fc1(x.flatten(1))))
-
-    return SmallCNN()
-
-
 def train_cnn(model: Any, x: Any, y: Any, epochs: int, seed: int, device: str = "cpu") -> Any:
-    """Adam, batch 64, light augmentation (random horizontal flips for RGB)."""
+    """Adam (step 1e-3), batch 64, random horizontal flips for RGB: the RCV network's training,
+    through the one loop :func:`ai4media_ext.zoo.train_epochs`."""
+    import functools
+
     import torch
+
+    from ..zoo.training import train_epochs
 
     torch.manual_seed(seed)
     model = model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x, y = x.to(device), y.to(device)
-    for _ in tqdm(range(epochs), desc="rcv: training CNN", unit="epoch", leave=False):
-        model.train()
-        for idx in torch.randperm(len(x), device=device).split(64):
-            xb = x[idx]
-            if xb.shape[1] == 3:
-                flip = torch.rand(len(xb), device=device) < 0.5
-                xb = torch.where(flip[:, None, None, None], xb.flip(3), xb)
-            opt.zero_grad()
-            torch.nn.functional.cross_entropy(model(xb), y[idx]).backward()
-            opt.step()
+    progress = functools.partial(tqdm, desc="rcv: training CNN", unit="epoch", leave=False)
+    train_epochs(
+        model, x, y, opt, epochs=epochs, batch_size=64, hflip=x.shape[1] == 3, progress=progress
+    )
     return model.eval()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "small_cnn":  # moved to ai4media_ext.zoo.SmallCNN; re-exported for this release
+        from ..zoo.cnn import SmallCNN
+
+        return SmallCNN
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RCVExperiment(Experiment):
@@ -96,21 +79,21 @@ class RCVExperiment(Experiment):
 
     def run(self, ctx: RunContext) -> dict[str, float]:
         import torch
-        from scipy.stats import ttest_1samp
         from torch.utils.data import DataLoader
 
+        from ..data.splits import scale_pixels
         from ..explainability.rcv import RCV
+        from ..zoo.cnn import SmallCNN
 
         dataset, x_tr, y_tr, x_te, y_te, class_names = self._data(ctx)
 
         def to_tensor(imgs: np.ndarray) -> torch.Tensor:
-            t = torch.from_numpy(imgs).float() / 255.0
-            return t.permute(0, 3, 1, 2) if t.dim() == 4 else t[:, None]
+            return torch.from_numpy(scale_pixels(imgs))
 
         epochs = (3 if ctx.quick else 15) if dataset == "cifar10" else 15
-        model = small_cnn(3 if x_tr.ndim == 4 else 1, x_tr.shape[1])
-        model = train_cnn(model, to_tensor(x_tr), torch.from_numpy(y_tr), epochs, ctx.seed)
-        model = model.cpu()
+        torch.manual_seed(ctx.seed)  # the initial weights too: torch's default seed is random
+        model = SmallCNN(3 if x_tr.ndim == 4 else 1, x_tr.shape[1])
+        model = train_cnn(model, to_tensor(x_tr), torch.from_numpy(y_tr), epochs, ctx.seed).cpu()
         with torch.no_grad():
             test_acc = (model(to_tensor(x_te)).argmax(1).numpy() == y_te).mean()
 
@@ -136,13 +119,8 @@ class RCVExperiment(Experiment):
         }
         rcv = RCV(model, layers, n_splits=3, random_state=ctx.seed, ridge=RIDGE)
         acts = {layer: rcv.activations(loader, layer) for layer in layers}
-        rest_x, rest_y = x_te[n_concept:], y_te[n_concept:]
-        grads = {}
-        for k in range(10):
-            inputs = to_tensor(rest_x[rest_y == k][:per_class])
-            if len(inputs) == 0:
-                raise ValueError(f"no held-out test images of class {class_names[k]!r}")
-            grads[k] = rcv.layer_gradients(inputs, analysis, target=k)
+        held_out = (x_te[n_concept:], y_te[n_concept:])
+        grads = _class_gradients(rcv, held_out, to_tensor, per_class, analysis, class_names)
 
         kinds = ("concept", "shuffled", "random")
         r2_curves: dict[tuple[str, str], list[float]] = {}
@@ -176,15 +154,7 @@ class RCVExperiment(Experiment):
                         s = rcv.scores(grads[k] @ fit["direction"], fit["r2"])
                         per_rep[kind]["tcav"].append((k, float(s["tcav"])))
                         per_rep[kind]["br"].append((k, float(s["br_score"])))
-            for kind in kinds:
-                prefix = "" if kind == "concept" else f"{kind}_"
-                for k, cls in enumerate(class_names):
-                    tcav = np.array([v for c, v in per_rep[kind]["tcav"] if c == k])
-                    br = np.array([v for c, v in per_rep[kind]["br"] if c == k])
-                    results[f"{prefix}{name}_{cls}_tcav"] = float(tcav.mean())
-                    results[f"{prefix}{name}_{cls}_br"] = float(br.mean())
-                    results[f"{prefix}{name}_{cls}_tcav_p"] = _pvalue(ttest_1samp, tcav, 0.5)
-                    results[f"{prefix}{name}_{cls}_br_p"] = _pvalue(ttest_1samp, br, 0.0)
+            results.update(_class_summary(name, per_rep, class_names))
 
         self._plot(ctx, values, layers, class_names, r2_curves, results)
         return results
@@ -218,6 +188,36 @@ class RCVExperiment(Experiment):
             ax.axhline(0, color="k", lw=0.8)
         axes[0][0].legend(fontsize=7)
         save_figure(fig, ctx.out_dir / "br_per_class.png")
+
+
+def _class_gradients(rcv, held_out, to_tensor, per_class, layer, class_names) -> dict[int, Any]:
+    """Gradients of each class's logit at ``layer`` for up to ``per_class`` held-out images."""
+    rest_x, rest_y = held_out
+    grads = {}
+    for k in range(len(class_names)):
+        inputs = to_tensor(rest_x[rest_y == k][:per_class])
+        if len(inputs) == 0:
+            raise ValueError(f"no held-out test images of class {class_names[k]!r}")
+        grads[k] = rcv.layer_gradients(inputs, layer, target=k)
+    return grads
+
+
+def _class_summary(name: str, per_rep: dict, class_names: list[str]) -> dict[str, float]:
+    """Mean TCAV / Br per class over the repeats, with one-sample t-test p-values (TCAV against
+    0.5, Br against 0), for the concept and each control."""
+    from scipy.stats import ttest_1samp
+
+    out = {}
+    for kind, scores in per_rep.items():
+        prefix = "" if kind == "concept" else f"{kind}_"
+        for k, cls in enumerate(class_names):
+            tcav = np.array([v for c, v in scores["tcav"] if c == k])
+            br = np.array([v for c, v in scores["br"] if c == k])
+            out[f"{prefix}{name}_{cls}_tcav"] = float(tcav.mean())
+            out[f"{prefix}{name}_{cls}_br"] = float(br.mean())
+            out[f"{prefix}{name}_{cls}_tcav_p"] = _pvalue(ttest_1samp, tcav, 0.5)
+            out[f"{prefix}{name}_{cls}_br_p"] = _pvalue(ttest_1samp, br, 0.0)
+    return out
 
 
 def _pvalue(test: Any, values: np.ndarray, popmean: float) -> float:

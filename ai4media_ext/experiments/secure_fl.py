@@ -15,7 +15,7 @@ from ._core import Experiment, RunContext, save_figure
 def _simulate(overrides: dict[str, Any], n_clients: int) -> tuple[Any, dict[str, Any]]:
     from flwr.simulation import run_simulation
 
-    from ..privacy.federated.app import make_client_app, make_server_app
+    from ..apps.secure_fl import make_client_app, make_server_app
 
     out: dict[str, Any] = {}
     run_simulation(
@@ -46,9 +46,9 @@ def aggregation_error(
         RecordDict,
     )
 
+    from ..apps.secure_fl import load_partition, make_model
     from ..privacy.federated import HEFedAvg, decrypt_arrays, make_he_mod
     from ..privacy.federated._ckks import load_context
-    from ..privacy.federated.app import load_partition, make_model
 
     def message(content: RecordDict, node: int) -> Message:
         meta = Metadata(run_id=1, message_id=str(node), src_node_id=node, dst_node_id=0,
@@ -66,25 +66,19 @@ def aggregation_error(
         model = make_model(cfg)
         model.load_state_dict({k: torch.from_numpy(v) for k, v in start_state.items()})
         opt = torch.optim.SGD(model.parameters(), lr=cfg["learning-rate"], momentum=0.9)
+        # numpy indexing, not train_epochs' torch indexing: a torch-indexed (n, 1, 28, 28) batch
+        # has other strides, a different conv kernel and last-bit different weights
         for idx in torch.randperm(len(x)).split(32):
             opt.zero_grad()
-            torch.nn.functional.cross_entropy(
-                model(torch.from_numpy(x[idx])), torch.from_numpy(y[idx]).long()
-            ).backward()
+            xb, yb = torch.from_numpy(x[idx]), torch.from_numpy(y[idx]).long()
+            torch.nn.functional.cross_entropy(model(xb), yb).backward()
             opt.step()
         w = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
         weights.append(w)
         ns.append(len(x))
         cfg_rec = strategy._with_he_config(ConfigRecord({"server-round": 1}))
-        instruction = message(
-            RecordDict(
-                {
-                    "arrays": ArrayRecord({k: Array(v) for k, v in start_state.items()}),
-                    "config": cfg_rec,
-                }
-            ),
-            pid + 1,
-        )
+        sent = ArrayRecord({k: Array(v) for k, v in start_state.items()})
+        instruction = message(RecordDict({"arrays": sent, "config": cfg_rec}), pid + 1)
 
         def app(
             msg: Message, context: Any, w: dict = w, n: int = len(x), node: int = pid + 1
@@ -102,12 +96,7 @@ def aggregation_error(
     t0 = time.perf_counter()
     decrypted = decrypt_arrays(arrays, load_context(secret, expect_secret=True))
     dec_s = time.perf_counter() - t0
-    total = float(sum(ns))
-    err, scale = 0.0, 0.0
-    for k in weights[0]:
-        plain = sum(n * w[k].astype(np.float64) for n, w in zip(ns, weights, strict=True)) / total
-        err = max(err, float(np.abs(decrypted[k].numpy().astype(np.float64) - plain).max()))
-        scale = max(scale, float(np.abs(plain).max()))
+    err, scale = _error_vs_plain_fedavg(decrypted, weights, ns)
     he_bytes = float(
         np.mean(
             [sum(len(c) for c in r.content.config_records["he"]["ciphertexts"]) for r in replies]
@@ -125,6 +114,19 @@ def aggregation_error(
         "bytes_ratio_vs_float32": he_bytes / (4.0 * n_params),
         "n_parameters": float(n_params),
     }
+
+
+def _error_vs_plain_fedavg(
+    decrypted: Any, weights: list[dict], ns: list[int]
+) -> tuple[float, float]:
+    """Max |HE aggregate - plain weighted FedAvg| over every value, and max |plain value|."""
+    total = float(sum(ns))
+    err, scale = 0.0, 0.0
+    for k in weights[0]:
+        plain = sum(n * w[k].astype(np.float64) for n, w in zip(ns, weights, strict=True)) / total
+        err = max(err, float(np.abs(decrypted[k].numpy().astype(np.float64) - plain).max()))
+        scale = max(scale, float(np.abs(plain).max()))
+    return err, scale
 
 
 def encrypted_iris(seed: int) -> dict[str, float]:
@@ -163,8 +165,8 @@ class SecureFLExperiment(Experiment):
     reference = "AI4Media D4.1 §5.4, Fig. 17; NVFlare HE aggregation design; TenSEAL CKKS"
 
     def run(self, ctx: RunContext) -> dict[str, float]:
+        from ..apps.secure_fl import settings
         from ..privacy.federated import provision
-        from ..privacy.federated.app import settings
 
         n_clients = 10
         base = {

@@ -1,14 +1,20 @@
-"""Fairness on AIF360: audience-adaptive reports, an audience-aware metric explainer, probing."""
+"""Fairness on AIF360: audience-adaptive reports, an audience-aware metric explainer, probing.
 
-from ._catalog import AUDIENCES, METRICS, natural_frequency
+The explainer imports AIF360, so it loads on first use (the sub-packages' re-export pattern,
+:func:`ai4media_ext._compat.lazy_exports`).
+"""
+
+from .._compat import lazy_exports
+from ._catalog import AUDIENCES, METRICS, SCHEMA, natural_frequency
 from .report import FairnessReport
 
-__all__ = ["AUDIENCES", "METRICS", "AudienceMetricExplainer", "FairnessReport", "natural_frequency"]
+__all__ = [
+    "AUDIENCES",
+    "METRICS",
+    "SCHEMA",
+    "AudienceMetricExplainer",
+    "FairnessReport",
+    "natural_frequency",
+]
 
-
-def __getattr__(name: str):  # the explainer imports aif360; load it only when asked for
-    if name == "AudienceMetricExplainer":
-        from .explainer import AudienceMetricExplainer
-
-        return AudienceMetricExplainer
-    raise AttributeError(name)
+__getattr__, __dir__ = lazy_exports(__name__, {"AudienceMetricExplainer": "explainer"})

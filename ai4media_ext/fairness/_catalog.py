@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 AUDIENCES = ("expert", "decision_maker", "public")
+#: the FactSheet JSON schema id written by ``FairnessReport.to_dict``
+SCHEMA = "ai4media-ext/fairness-factsheet/1"
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ from .._compat import require
 require("aif360", "aif360")
 
 from aif360.explainers import MetricTextExplainer  # noqa: E402
-from aif360.metrics import ClassificationMetric  # noqa: E402
+from aif360.metrics import ClassificationMetric, Metric  # noqa: E402
 
+from .._validation import Options, check_params  # noqa: E402
 from ._catalog import AUDIENCES, METRICS, VERDICT_WORDS, natural_frequency, verdict  # noqa: E402
 
 _NAN = (float("nan"), float("nan"))
@@ -31,7 +32,18 @@ class AudienceMetricExplainer(MetricTextExplainer):
         metric (aif360.metrics.Metric): The metric to explain.
         audience (str): ``"expert"``, ``"decision_maker"`` or ``"public"``.
         group_names (tuple of str): Display names of the (unprivileged, privileged) groups.
+
+    Raises:
+        InvalidParameterError: (a ``ValueError`` and ``TypeError``) ``metric`` not an AIF360
+            ``Metric``, an unknown ``audience``, ``group_names`` not a tuple or list.
+        TypeError: ``group_names`` not two strings.
     """
+
+    _parameter_constraints = {
+        "metric": [Metric],
+        "audience": [Options(str, AUDIENCES)],
+        "group_names": [tuple, list],
+    }
 
     def __init__(
         self,
@@ -39,9 +51,12 @@ class AudienceMetricExplainer(MetricTextExplainer):
         audience: str = "expert",
         group_names: tuple[str, str] = ("unprivileged group", "privileged group"),
     ) -> None:
+        check_params(
+            self,
+            {"metric": metric, "audience": audience, "group_names": group_names},
+            self._parameter_constraints,
+        )
         super().__init__(metric)
-        if audience not in AUDIENCES:
-            raise ValueError(f"audience must be one of {AUDIENCES}, got {audience!r}")
         if len(group_names) != 2 or not all(isinstance(g, str) for g in group_names):
             raise TypeError("group_names must be two strings: (unprivileged, privileged)")
         self.audience = audience

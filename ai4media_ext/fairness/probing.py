@@ -120,3 +120,103 @@ def describe_changes(
 
         changes.append({"feature": key, "from": level(x), "to": level(cf)})
     return changes
+
+
+def probe_attribute(
+    clf: Any,
+    x: np.ndarray,
+    dataset: Any,
+    attribute: str,
+    g: dict[str, Any],
+    codes: np.ndarray,
+    y_pred: np.ndarray,
+    fav: float,
+    rng: np.random.Generator,
+    n_probes: int,
+) -> dict[str, Any]:
+    """Probes of one protected attribute for a fitted classifier (``FairnessReport.probes_``).
+
+    The effect of flipping only ``attribute`` on every record's decision (when it is a model
+    input), and for ``n_probes`` unprivileged records with an unfavourable decision (drawn with
+    ``rng``) the nearest decision-flipping counterfactual that changes no protected attribute.
+
+    Parameters
+    ----------
+    clf : fitted scikit-learn classifier
+    x : numpy.ndarray
+        ``(n, d)`` float model inputs.
+    dataset : aif360.datasets.BinaryLabelDataset
+        Feature, protected-attribute and instance names.
+    attribute : str
+    g : dict
+        The attribute's entry of ``FairnessReport.groups_``.
+    codes : numpy.ndarray
+        ``(n,)`` int group codes (0 unprivileged, 1 privileged, 2 neither).
+    y_pred : numpy.ndarray
+        ``(n,)`` bool, the model's favourable decisions.
+    fav : float
+        The favourable label.
+    rng : numpy.random.Generator
+    n_probes : int
+
+    Returns
+    -------
+    dict
+        ``protected_flip_rate`` (and ``_to_favourable``, ``_to_unfavourable``) or a ``note``,
+        and ``records``: one dict per probed record.
+    """
+    fnames = (
+        list(dataset.feature_names)
+        if x.shape[1] == len(dataset.feature_names)
+        else [f"x{j}" for j in range(x.shape[1])]
+    )
+    out: dict[str, Any] = {"protected_flip_rate": None, "records": []}
+    # counterfactuals never change a protected attribute, whichever is being probed
+    frozen = [fnames.index(a) for a in dataset.protected_attribute_names if a in fnames]
+    if attribute not in fnames:
+        out["note"] = f"{attribute!r} is not a model input, so it cannot be flipped"
+    else:
+        col = fnames.index(attribute)
+        flip = protected_flip(
+            clf, x, col, np.asarray(g["privileged_values"]),
+            (g["privileged_values"][0], g["unprivileged_values"][0]), fav,
+        )  # fmt: skip
+        changed = flip["before"] != flip["after"]
+        out["protected_flip_rate"] = float(changed.mean())
+        out["protected_flip_to_favourable"] = float((~flip["before"] & flip["after"]).mean())
+        out["protected_flip_to_unfavourable"] = float((flip["before"] & ~flip["after"]).mean())
+    pool = np.flatnonzero((codes == 0) & ~y_pred)
+    if len(pool) == 0:
+        return out
+    chosen = np.sort(rng.choice(pool, size=min(n_probes, len(pool)), replace=False))
+    groups = [grp for grp in feature_groups(fnames) if not set(grp) & set(frozen)]
+    scale = x.std(0)
+    scale[scale == 0] = 1.0
+    if attribute in fnames:  # the all-records flip above already decided these rows
+        dec, prob = flip["before"], flip["p_before"]
+    else:
+        dec, prob = np.zeros(len(x), dtype=bool), np.full(len(x), np.nan)
+        dec[chosen], prob[chosen] = decisions(clf, x[chosen], fav)
+    for idx in chosen:
+        rec = x[idx]
+        item: dict[str, Any] = {
+            "index": int(idx),
+            "instance_name": str(dataset.instance_names[idx]),
+            "decision": bool(dec[idx]),
+            "probability": float(prob[idx]),
+        }
+        if attribute in fnames:  # an unprivileged record switched to the privileged value
+            item["protected_flipped_decision"] = bool(flip["after"][idx])
+            item["protected_flipped_probability"] = float(flip["p_after"][idx])
+        cf = nearest_counterfactual(
+            clf, rec, x, frozen=frozen, groups=groups, scale=scale, favourable=fav
+        )
+        if cf is not None:
+            item["counterfactual"] = {
+                "decision": cf["decision"],
+                "probability": cf["probability"],
+                "distance": cf["distance"],
+                "changes": describe_changes(rec, cf["row"], fnames, groups),
+            }
+        out["records"].append(item)
+    return out

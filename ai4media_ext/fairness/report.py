@@ -13,19 +13,12 @@ import numpy as np
 
 from .._compat import require
 from .._io import write_text_atomic
+from .._validation import Interval, check_params
 from . import _stats
-from ._catalog import AUDIENCES, METRICS, verdict
-from .probing import (
-    decisions,
-    describe_changes,
-    feature_groups,
-    nearest_counterfactual,
-    protected_flip,
-)
+from ._catalog import AUDIENCES, METRICS, SCHEMA, verdict  # noqa: F401 (SCHEMA re-exported)
+from .probing import probe_attribute
 
 __all__ = ["FairnessReport"]
-
-SCHEMA = "ai4media-ext/fairness-factsheet/1"
 
 
 def _group_label(values: np.ndarray, names: Mapping[float, str] | None, attribute: str) -> str:
@@ -78,6 +71,18 @@ class FairnessReport:
         ``probes_[model][attribute]`` = protected-flip rate and probed records.
     """
 
+    _parameter_constraints = {
+        "n_bootstrap": [Interval(numbers.Integral, 0, None, closed="left")],
+        "confidence_level": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "thresholds": [Mapping, None],
+        "n_probes": [Interval(numbers.Integral, 0, None, closed="left")],
+        "random_state": [
+            Interval(numbers.Integral, 0, None, closed="left"),
+            np.random.Generator,
+            None,
+        ],
+    }
+
     def __init__(
         self,
         *,
@@ -95,13 +100,11 @@ class FairnessReport:
         self._check_params()
 
     def _check_params(self) -> None:
-        for name in ("n_bootstrap", "n_probes"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0:
-                raise ValueError(f"{name} must be an int >= 0, got {v!r}")
-        c = self.confidence_level
-        if not isinstance(c, numbers.Real) or not 0 < c < 1:
-            raise ValueError(f"confidence_level must be in (0, 1), got {c!r}")
+        check_params(
+            self,
+            {name: getattr(self, name) for name in self._parameter_constraints},
+            self._parameter_constraints,
+        )
         for metric, band in (self.thresholds or {}).items():
             if metric not in METRICS:
                 raise ValueError(f"thresholds: unknown metric {metric!r}; valid: {sorted(METRICS)}")
@@ -165,53 +168,66 @@ class FairnessReport:
         if x.shape[0] != n:
             raise ValueError(f"features have {x.shape[0]} rows, the data set has {n} records")
         meta = dataset.metadata or {}
-        attr_maps = meta.get("protected_attribute_maps") or [None] * len(names)
         label_map = (meta.get("label_maps") or [None])[0] or {}
         fav = dataset.favorable_label
-        y_true = dataset.labels.ravel() == fav
-        weights = np.asarray(dataset.instance_weights, dtype=float).ravel()
-
         self.dataset_name_ = str(dataset_name or type(dataset).__name__.replace("Dataset", ""))
         self.favourable_outcome_ = str(favourable_outcome or label_map.get(fav, f"label {fav:g}"))
         self.n_records_ = int(n)
         self.protected_attributes_ = attrs
-        self.groups_ = {}
-        group_codes = {}
+        self.groups_, group_codes = {}, {}
         for a in attrs:
-            i = names.index(a)
-            col = dataset.protected_attributes[:, i]
-            if np.isnan(col).any():
-                raise ValueError(
-                    f"protected attribute {a!r} has {int(np.isnan(col).sum())} missing values "
-                    "(NaN); drop or impute those records first"
-                )
-            priv = np.asarray(dataset.privileged_protected_attributes[i], dtype=float).ravel()
-            unpriv = np.asarray(dataset.unprivileged_protected_attributes[i], dtype=float).ravel()
-            if priv.size == 0:
-                raise ValueError(f"the data set names no privileged value for {a!r}")
-            is_priv = np.isin(col, priv)
-            is_unpriv = np.isin(col, unpriv) if unpriv.size else ~is_priv
-            if not is_priv.any() or not is_unpriv.any():
-                values = np.unique(col)
-                raise ValueError(
-                    f"protected attribute {a!r} has a single group: all {n} records have "
-                    f"{a} in {values.tolist()} ({'privileged' if is_priv.any() else 'unprivileged'}); "
-                    "a fairness comparison needs both a privileged and an unprivileged group"
-                )
-            if not unpriv.size:
-                unpriv = np.setdiff1d(np.unique(col), priv)
-            group_codes[a] = np.where(is_unpriv, 0, np.where(is_priv, 1, 2))
-            amap = attr_maps[i] if i < len(attr_maps) else None
-            self.groups_[a] = {
-                "privileged_values": priv.tolist(),
-                "unprivileged_values": unpriv.tolist(),
-                "privileged": _group_label(priv, amap, a),
-                "unprivileged": _group_label(unpriv, amap, a),
-                "n_privileged": int(is_priv.sum()),
-                "n_unprivileged": int(is_unpriv.sum()),
-                "column": names.index(a),
-            }
+            self.groups_[a], group_codes[a] = self._attribute_groups(dataset, a)
+        self._audit_models(dataset, predictions, x, group_codes, BinaryLabelDataset)
+        return self
 
+    @staticmethod
+    def _attribute_groups(dataset: Any, a: str) -> tuple[dict[str, Any], np.ndarray]:
+        """The privileged / unprivileged groups of attribute ``a`` and each record's group code
+        (0 unprivileged, 1 privileged, 2 neither)."""
+        names = list(dataset.protected_attribute_names)
+        attr_maps = (dataset.metadata or {}).get("protected_attribute_maps") or [None] * len(names)
+        n = dataset.labels.shape[0]
+        i = names.index(a)
+        col = dataset.protected_attributes[:, i]
+        if np.isnan(col).any():
+            raise ValueError(
+                f"protected attribute {a!r} has {int(np.isnan(col).sum())} missing values "
+                "(NaN); drop or impute those records first"
+            )
+        priv = np.asarray(dataset.privileged_protected_attributes[i], dtype=float).ravel()
+        unpriv = np.asarray(dataset.unprivileged_protected_attributes[i], dtype=float).ravel()
+        if priv.size == 0:
+            raise ValueError(f"the data set names no privileged value for {a!r}")
+        is_priv = np.isin(col, priv)
+        is_unpriv = np.isin(col, unpriv) if unpriv.size else ~is_priv
+        if not is_priv.any() or not is_unpriv.any():
+            values = np.unique(col)
+            raise ValueError(
+                f"protected attribute {a!r} has a single group: all {n} records have "
+                f"{a} in {values.tolist()} ({'privileged' if is_priv.any() else 'unprivileged'}); "
+                "a fairness comparison needs both a privileged and an unprivileged group"
+            )
+        if not unpriv.size:
+            unpriv = np.setdiff1d(np.unique(col), priv)
+        amap = attr_maps[i] if i < len(attr_maps) else None
+        group = {
+            "privileged_values": priv.tolist(),
+            "unprivileged_values": unpriv.tolist(),
+            "privileged": _group_label(priv, amap, a),
+            "unprivileged": _group_label(unpriv, amap, a),
+            "n_privileged": int(is_priv.sum()),
+            "n_unprivileged": int(is_unpriv.sum()),
+            "column": i,
+        }
+        return group, np.where(is_unpriv, 0, np.where(is_priv, 1, 2))
+
+    def _audit_models(
+        self, dataset: Any, predictions: Any, x: np.ndarray, group_codes: dict, bld: type
+    ) -> None:
+        """Metrics, group statistics and probes of every model (one bootstrap stream)."""
+        n, fav = self.n_records_, dataset.favorable_label
+        y_true = dataset.labels.ravel() == fav
+        weights = np.asarray(dataset.instance_weights, dtype=float).ravel()
         models = predictions if isinstance(predictions, Mapping) else {"model": predictions}
         if not models:
             raise ValueError("predictions must hold at least one model")
@@ -220,19 +236,21 @@ class FairnessReport:
         self.metrics_, self.group_stats_, self.probes_ = {}, {}, {}
         for model, pred in models.items():
             model = str(model)
-            y_pred, clf = self._model_decisions(pred, x, n, fav, model, BinaryLabelDataset)
+            y_pred, clf = self._model_decisions(pred, x, n, fav, model, bld)
             self.metrics_[model], self.group_stats_[model] = {}, {}
-            for a in attrs:
+            for a in self.protected_attributes_:
                 cells = _stats.cell_ids(y_true, y_pred, group_codes[a])
                 sums, counts = _stats.replicate_counts(cells, weights, self.n_bootstrap, rng)
                 self.metrics_[model][a] = self._metric_entries(sums, counts)
                 self.group_stats_[model][a] = self._group_entries(sums)
             if clf is not None and self.n_probes:
                 self.probes_[model] = {
-                    a: self._probe(clf, x, dataset, a, group_codes[a], y_pred, fav, rng)
-                    for a in attrs
-                }
-        return self
+                    a: probe_attribute(
+                        clf, x, dataset, a, self.groups_[a], group_codes[a], y_pred, fav, rng,
+                        self.n_probes,
+                    )
+                    for a in self.protected_attributes_
+                }  # fmt: skip
 
     @staticmethod
     def _model_decisions(
@@ -299,74 +317,6 @@ class FairnessReport:
                 )
                 entry[name] = {"value": float(arr[0, g]), "ci_low": ci[0], "ci_high": ci[1]}
             out[key] = entry
-        return out
-
-    def _probe(
-        self,
-        clf: Any,
-        x: np.ndarray,
-        dataset: Any,
-        attribute: str,
-        codes: np.ndarray,
-        y_pred: np.ndarray,
-        fav: float,
-        rng: np.random.Generator,
-    ) -> dict[str, Any]:
-        g = self.groups_[attribute]
-        fnames = (
-            list(dataset.feature_names)
-            if x.shape[1] == len(dataset.feature_names)
-            else [f"x{j}" for j in range(x.shape[1])]
-        )
-        out: dict[str, Any] = {"protected_flip_rate": None, "records": []}
-        # counterfactuals never change a protected attribute, whichever is being probed
-        frozen = [fnames.index(a) for a in dataset.protected_attribute_names if a in fnames]
-        if attribute not in fnames:
-            out["note"] = f"{attribute!r} is not a model input, so it cannot be flipped"
-        else:
-            col = fnames.index(attribute)
-            flip = protected_flip(
-                clf, x, col, np.asarray(g["privileged_values"]),
-                (g["privileged_values"][0], g["unprivileged_values"][0]), fav,
-            )  # fmt: skip
-            changed = flip["before"] != flip["after"]
-            out["protected_flip_rate"] = float(changed.mean())
-            out["protected_flip_to_favourable"] = float((~flip["before"] & flip["after"]).mean())
-            out["protected_flip_to_unfavourable"] = float((flip["before"] & ~flip["after"]).mean())
-        pool = np.flatnonzero((codes == 0) & ~y_pred)
-        if len(pool) == 0:
-            return out
-        chosen = np.sort(rng.choice(pool, size=min(self.n_probes, len(pool)), replace=False))
-        groups = [grp for grp in feature_groups(fnames) if not set(grp) & set(frozen)]
-        scale = x.std(0)
-        scale[scale == 0] = 1.0
-        if attribute in fnames:  # the all-records flip above already decided these rows
-            dec, prob = flip["before"], flip["p_before"]
-        else:
-            dec, prob = np.zeros(len(x), dtype=bool), np.full(len(x), np.nan)
-            dec[chosen], prob[chosen] = decisions(clf, x[chosen], fav)
-        for idx in chosen:
-            rec = x[idx]
-            item: dict[str, Any] = {
-                "index": int(idx),
-                "instance_name": str(dataset.instance_names[idx]),
-                "decision": bool(dec[idx]),
-                "probability": float(prob[idx]),
-            }
-            if attribute in fnames:  # an unprivileged record switched to the privileged value
-                item["protected_flipped_decision"] = bool(flip["after"][idx])
-                item["protected_flipped_probability"] = float(flip["p_after"][idx])
-            cf = nearest_counterfactual(
-                clf, rec, x, frozen=frozen, groups=groups, scale=scale, favourable=fav
-            )
-            if cf is not None:
-                item["counterfactual"] = {
-                    "decision": cf["decision"],
-                    "probability": cf["probability"],
-                    "distance": cf["distance"],
-                    "changes": describe_changes(rec, cf["row"], fnames, groups),
-                }
-            out["records"].append(item)
         return out
 
     # ------------------------------------------------------------------ outputs

@@ -3,6 +3,7 @@
 The ART- and torch-backed names load on first use, so importing this package stays light.
 """
 
+from .._compat import lazy_exports
 from .metrics import k_anonymity_satisfied, rank_pmf, true_label_ranks
 
 __all__ = [
@@ -30,10 +31,4 @@ _LAZY = {
     "cw_ssim": "cwssim",
 }
 
-
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -25,3 +25,47 @@ def test_fairness_report_experiment_on_real_data(tmp_path, data_root):
     assert res["adult_sex_disparate_impact_after"] > res["adult_sex_disparate_impact_before"] + 0.1
     assert res["adult_sex_accuracy_after"] > res["adult_sex_accuracy_before"] - 0.03
     assert (tmp_path / "fairness-report" / "disparate_impact.png").stat().st_size > 0
+
+
+def test_german_credit_is_embedded_and_the_data_root_overrides_it(data_root, monkeypatch):
+    """Issue 14, item 8: the package ships UCI's German credit (CC BY 4.0, with attribution);
+    without a data root it is the default, byte-identical to the data root's copy."""
+    import hashlib
+
+    import numpy as np
+
+    from ai4media_ext.data import load_aif360
+    from ai4media_ext.data.tabular import EMBEDDED_ROOT
+
+    raw = EMBEDDED_ROOT / "aif360_raw" / "german"
+    assert "CC BY 4.0" in (raw / "ATTRIBUTION.md").read_text()
+    digest = hashlib.sha256((raw / "german.data").read_bytes()).hexdigest()
+    assert (
+        digest
+        == hashlib.sha256(
+            (data_root / "aif360_raw" / "german" / "german.data").read_bytes()
+        ).hexdigest()
+    )
+    monkeypatch.delenv("AI4MEDIA_EXT_DATA", raising=False)
+    embedded = load_aif360("german")
+    assert embedded.features.shape == (1000, 58)
+    from_root = load_aif360("german", data_root)
+    assert np.array_equal(embedded.features, from_root.features)
+    assert np.array_equal(embedded.labels, from_root.labels)
+    import pytest
+
+    from ai4media_ext.data import DataNotFoundError
+
+    with pytest.raises(DataNotFoundError, match="no data root"):
+        load_aif360("adult")  # not embedded: a clear error, never a silent fallback
+    with pytest.raises(DataNotFoundError, match="german.data"):
+        load_aif360("german", data_root / "graph")  # a data root overrides the embedded copy
+
+
+def test_fairness_report_experiment_without_data_root_reports_german(tmp_path, monkeypatch):
+    monkeypatch.delenv("AI4MEDIA_EXT_DATA", raising=False)
+    (path,) = run_experiments([FairnessReportExperiment()], tmp_path, quick=True)
+    res = json.loads(path.read_text())
+    assert isinstance(res["german_age_disparate_impact_before"], float)
+    assert res["german_n_test"] == 300
+    assert not any(k.startswith(("adult_", "bank_")) for k in res)

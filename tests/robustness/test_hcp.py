@@ -83,7 +83,7 @@ def test_pcl_on_hand_computed_toy_case():
 def test_bad_loss_parameters():
     with pytest.raises(ValueError, match="n_classes"):
         HCPLoss(1, 4)
-    with pytest.raises(ValueError, match="c must be > 0"):
+    with pytest.raises(ValueError, match="'c' parameter"):
         HCPLoss(3, 4, c=0)
     with pytest.raises(ValueError, match="push_weight"):
         PrototypeConformityLoss(3, 4, push_weight=-0.1)
@@ -102,11 +102,10 @@ def digits_data():
 
 
 def _classifier():
-    from ai4media_ext.experiments.kanonymity import art_classifier
-    from ai4media_ext.experiments.rcv import small_cnn
+    from ai4media_ext.zoo import SmallCNN, art_classifier
 
     torch.manual_seed(0)
-    return art_classifier(small_cnn(1, 8), (1, 8, 8), "cpu")
+    return art_classifier(SmallCNN(1, 8), (1, 8, 8), "cpu")
 
 
 def test_trainer_end_to_end_on_real_digits(digits_data):
@@ -157,7 +156,7 @@ def test_bad_trainer_arguments(digits_data):
         HCPTrainer(object(), ["fc1"])
     with pytest.raises(TypeError, match="module names"):
         HCPTrainer(clf, "fc1")
-    with pytest.raises(ValueError, match="c must be > 0"):
+    with pytest.raises(ValueError, match="'c' parameter"):
         HCPTrainer(clf, ["fc1"], c=-1.0)
     with pytest.raises(ValueError, match="weight"):
         HCPTrainer(clf, ["fc1"], weight=-1.0)
@@ -206,11 +205,10 @@ def test_hcp_experiment_embedded(tmp_path):
 
 
 def test_resnet18_cifar_takes_hcp_layer_names():
-    from ai4media_ext.experiments.hcp import resnet18_cifar
-    from ai4media_ext.experiments.kanonymity import art_classifier
+    from ai4media_ext.zoo import ResNet18CIFAR, art_classifier
 
     torch.manual_seed(0)
-    model = resnet18_cifar()
+    model = ResNet18CIFAR()
     assert sum(p.numel() for p in model.parameters()) == 11_173_962  # the CIFAR ResNet-18
     clf = art_classifier(model, (3, 32, 32), "cpu")
     assert clf.predict(np.zeros((2, 3, 32, 32), np.float32)).shape == (2, 10)
@@ -218,10 +216,68 @@ def test_resnet18_cifar_takes_hcp_layer_names():
 
 
 def test_cifar10_split_shuffles_the_class_ordered_zips(data_root):
-    from ai4media_ext.experiments._images import cifar10_split
+    from ai4media_ext.data.splits import cifar10_split
 
     name, x_tr, y_tr, x_te, y_te = cifar10_split(data_root, 0)
     assert name == "cifar10" and x_tr.shape == x_te.shape == (10_000, 3, 32, 32)
     assert 0.0 <= x_te.min() and x_te.max() <= 1.0
     # any prefix (what the experiment attacks) holds every class
     assert len(np.unique(y_te[:100])) == 10 and len(np.unique(y_tr[:100])) == 10
+
+
+def test_column_labels_are_index_labels_as_in_art(digits_data):
+    """Issue 15, item 5: (n, 1) labels are index labels (ART's convention), not one-hot of
+    width 1; the same seed gives the same model as with (n,) labels."""
+    x, y, x_te, y_te = digits_data
+    preds = []
+    for labels in (y, y.reshape(-1, 1), np.eye(10)[y]):
+        clf = _classifier()
+        torch.manual_seed(1)
+        HCPTrainer(clf, ["fc1"], verbose=False).fit(x, labels, nb_epochs=6, batch_size=64)
+        preds.append(clf.predict(x_te).argmax(1))
+    assert (preds[1] == y_te).mean() > 0.8  # one class only: 0.1
+    assert np.array_equal(preds[0], preds[1]) and np.array_equal(preds[0], preds[2])
+
+
+def test_bad_labels_raise_naming_y(digits_data):
+    from ai4media_ext._validation import InvalidParameterError
+
+    x, y, _, _ = digits_data
+    trainer = HCPTrainer(_classifier(), ["fc1"], verbose=False)
+    bad = y.copy()
+    bad[0] = 10  # == nb_classes: torch would raise an IndexError deep inside
+    with pytest.raises(InvalidParameterError, match=r"y holds the label 10.*\[0, 10\)"):
+        trainer.fit(x, bad, nb_epochs=1)
+    with pytest.raises(InvalidParameterError, match="y .* one-hot"):
+        trainer.fit(x, np.eye(9)[y % 9], nb_epochs=1)
+    with pytest.raises(ValueError, match="y holds the label -1"):
+        trainer.fit(x, y - 1, nb_epochs=1)
+
+
+def test_art_fit_keywords_apply_and_unknown_ones_raise(digits_data):
+    """Issue 15, item 12: drop_last and scheduler act as in ART's fit; an unknown keyword is a
+    TypeError, never swallowed."""
+    x, y, _, _ = digits_data
+    from torch import nn
+
+    model = nn.Sequential(
+        nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.Flatten(),
+        nn.Linear(8 * 64, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 10),
+    )  # fmt: skip
+    from ai4media_ext.zoo import art_classifier
+
+    clf = art_classifier(model, (1, 8, 8), "cpu")
+    n = 129  # batch 128 leaves a last batch of one sample, which BatchNorm1d refuses in training
+    trainer = HCPTrainer(clf, ["5"], warmup_epochs=0, verbose=False)
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+        trainer.fit(x[:n], y[:n], nb_epochs=1, batch_size=128)
+    trainer = HCPTrainer(clf, ["5"], warmup_epochs=0, verbose=False)
+    trainer.fit(x[:n], y[:n], nb_epochs=1, batch_size=128, drop_last=True)
+    sched = torch.optim.lr_scheduler.StepLR(clf.optimizer, step_size=1, gamma=0.5)
+    lr = clf.optimizer.param_groups[0]["lr"]
+    trainer.fit(x[:n], y[:n], nb_epochs=2, batch_size=64, drop_last=True, scheduler=sched)
+    assert clf.optimizer.param_groups[0]["lr"] == pytest.approx(lr / 4)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'dropLast'"):
+        trainer.fit(x, y, nb_epochs=1, dropLast=True)
+    with pytest.raises(ValueError, match="'drop_last' parameter"):
+        trainer.fit(x, y, nb_epochs=1, drop_last="yes")

@@ -27,6 +27,15 @@ DEFAULT_PARAMS = {"poly_modulus_degree": 4096, "coeff_mod_bit_sizes": (60, 49), 
 MAX_BITS_128 = {1024: 27, 2048: 54, 4096: 109, 8192: 218, 16384: 438, 32768: 881}
 
 
+#: Record and key names of the wire format shared by ``HEFedAvg`` and the client mod.
+HE_RECORD = "he"
+META_KEY = "he-meta"
+CHUNK_PREFIX = "he-chunk-"
+WEIGHT_UNIT_KEY = "he-weight-unit"
+KEY_ID_KEY = "he-key-id"
+VALUE_BOUND_KEY = "he-value-bound"
+
+
 class HEError(ValueError):
     """A ciphertext or context that cannot be used (malformed, wrong keys, wrong shape)."""
 
@@ -36,7 +45,29 @@ def make_context(
     coeff_mod_bit_sizes: tuple[int, ...] = (60, 49),
     scale_bits: int = 40,
 ) -> Any:
-    """A fresh CKKS context with a secret key, checked for 128-bit security."""
+    """A fresh CKKS context with a secret key, checked for 128-bit security.
+
+    Parameters
+    ----------
+    poly_modulus_degree : int
+        N, a power of two in 1024..32768; N / 2 slots per ciphertext.
+    coeff_mod_bit_sizes : tuple of int
+        Bit sizes of the coefficient-modulus primes (the last is SEAL's special prime); their
+        sum may not exceed the HomomorphicEncryption.org bound for 128-bit security at N
+        (:data:`MAX_BITS_128`).
+    scale_bits : int
+        log2 of the encoding scale, below the first prime's bits.
+
+    Returns
+    -------
+    tenseal.Context
+        CKKS, secret key included, ``global_scale = 2**scale_bits``.
+
+    Raises
+    ------
+    ValueError
+        An unsupported N, more modulus bits than 128-bit security allows, a bad scale.
+    """
     if poly_modulus_degree not in MAX_BITS_128:
         raise ValueError(
             f"poly_modulus_degree must be one of {sorted(MAX_BITS_128)}, got {poly_modulus_degree}"
@@ -78,6 +109,14 @@ def key_id(context: Any) -> str:
 
 
 def load_context(data: bytes, *, expect_secret: bool | None = None) -> Any:
+    """A TenSEAL context from its serialised bytes.
+
+    Raises
+    ------
+    HEError
+        Not a TenSEAL context; no secret key where ``expect_secret`` is true; a secret key
+        where it is false.
+    """
     try:
         ctx = ts.context_from(data)
     except Exception as exc:  # TenSEAL raises plain exceptions on bad bytes
@@ -107,16 +146,46 @@ def provision(directory: str | os.PathLike[str], **params: Any) -> Provisioned:
     return Provisioned(secret, public)
 
 
+def headroom(ctx: Any) -> float:
+    """Largest |slot value| whose encoding is guaranteed to decode exactly, in plain units.
+
+    A CKKS coefficient is an average of the slot values times the scale, so it stays below
+    ``max |slot| * scale``; decoding is exact while that is below half the ciphertext modulus q
+    (the data primes, without the special prime): ``headroom = 2^(log2 q - 1) / scale``, less
+    a 2^-10 margin for the encoding rounding and the encryption noise. 2^19 (524,288, less the
+    margin) for the default parameters. The bound must hold for a SUM of ciphertexts as well
+    (``HEFedAvg`` checks it before adding).
+    """
+    bits = ctx.data.seal_context().first_context_data().total_coeff_modulus_bit_count()
+    return 2.0 ** (bits - 1) / ctx.global_scale * (1.0 - 2.0**-10)
+
+
+def sum_ciphertexts(vectors: list[list[Any]]) -> list[Any]:
+    """Chunk-wise sum of several clients' loaded CKKS vectors (in place into the first's)."""
+    total = vectors[0]
+    for client in vectors[1:]:
+        for acc, v in zip(total, client, strict=True):
+            acc += v
+    return total
+
+
 def structure(arrays: list[tuple[str, np.ndarray]]) -> str:
     """JSON description (names, shapes, dtypes) to rebuild flattened arrays."""
     return json.dumps([[k, list(a.shape), str(a.dtype)] for k, a in arrays])
 
 
 def unflatten(flat: np.ndarray, spec: str) -> list[tuple[str, np.ndarray]]:
+    """The arrays of :func:`structure`, each with its exact shape (0-d included) and dtype;
+    integer and bool arrays (e.g. BatchNorm's ``num_batches_tracked``) are rounded, not
+    truncated, from the decrypted floats."""
     out, start = [], 0
     for name, shape, dtype in json.loads(spec):
         size = int(np.prod(shape, dtype=np.int64))
-        out.append((name, flat[start : start + size].reshape(shape).astype(dtype)))
+        part = flat[start : start + size].reshape(shape)
+        kind = np.dtype(dtype).kind
+        if kind in "iub":
+            part = np.rint(part)
+        out.append((name, np.array(part, dtype=dtype, order="C")))
         start += size
     if start != len(flat):
         raise HEError(f"aggregate has {len(flat)} values, the structure needs {start}")
@@ -124,7 +193,13 @@ def unflatten(flat: np.ndarray, spec: str) -> list[tuple[str, np.ndarray]]:
 
 
 def encrypt(ctx: Any, flat: np.ndarray) -> list[bytes]:
-    """Encrypt a flat vector as ceil(len / slots) CKKS vectors (slots = N / 2)."""
+    """Encrypt a flat float vector as ceil(len / slots) serialised CKKS vectors (slots = N / 2).
+
+    Raises
+    ------
+    HEError
+        A NaN/inf value, or a value beyond the context's headroom (TenSEAL refuses to encode).
+    """
     if not np.isfinite(flat).all():
         raise HEError("the update holds non-finite values (NaN/inf): refusing to encrypt it")
     slots = slot_count(ctx)
@@ -143,14 +218,12 @@ def encrypt(ctx: Any, flat: np.ndarray) -> list[bytes]:
 def add_encrypted(ctx: Any, clients: list[list[bytes]]) -> list[bytes]:
     """Chunk-wise sum of several clients' serialised ciphertexts, with any context (the public
     one suffices): the aggregation without HEFedAvg's per-reply checks, for measurements."""
-    total = [ts.ckks_vector_from(ctx, b) for b in clients[0]]
-    for client in clients[1:]:
-        for acc, b in zip(total, client, strict=True):
-            acc += ts.ckks_vector_from(ctx, b)
-    return [t.serialize() for t in total]
+    loaded = [[ts.ckks_vector_from(ctx, b) for b in client] for client in clients]
+    return [t.serialize() for t in sum_ciphertexts(loaded)]
 
 
 def decrypt(ctx: Any, chunks: list[bytes]) -> np.ndarray:
+    """The float64 values of serialised CKKS vectors, concatenated (needs the secret key)."""
     return np.concatenate([np.asarray(ts.ckks_vector_from(ctx, c).decrypt()) for c in chunks])
 
 

@@ -1,207 +1,23 @@
-"""The secure-FL Flower App: a small CNN on real MNIST (or digits) across N clients, HE and DP
-switchable by run config. ``plugins/flower_secure_fl`` exposes these apps to ``flwr run``."""
+"""Deprecated location: the secure-FL Flower App moved to :mod:`ai4media_ext.apps.secure_fl`.
 
-from __future__ import annotations
+Kept as a re-export for this release (an allowed upward import, listed in the layering test's
+``DEPRECATED_SHIMS``); import from ``ai4media_ext.apps.secure_fl``.
+"""
 
-import time
-from collections.abc import Callable, Mapping
-from pathlib import Path
-from typing import Any
+from ...apps.secure_fl import (  # noqa: F401
+    DEFAULTS,
+    load_partition,
+    make_client_app,
+    make_model,
+    make_server_app,
+    settings,
+)
 
-import numpy as np
-from flwr.app import ArrayRecord, ConfigRecord, Context, Message, MetricRecord, RecordDict
-from flwr.clientapp import ClientApp
-from flwr.serverapp import Grid, ServerApp
-from flwr.serverapp.strategy import FedAvg
-
-#: run-config keys and their defaults (the plugin's ``[tool.flwr.app.config]`` mirrors them)
-DEFAULTS: dict[str, Any] = {
-    "num-server-rounds": 5,
-    "local-epochs": 1,
-    "learning-rate": 0.05,
-    "batch-size": 32,
-    "dataset": "mnist",  # mnist (from data-root / $AI4MEDIA_EXT_DATA) or digits (scikit-learn)
-    "data-root": "",
-    "he": True,
-    "key-dir": "",  # holds client_context.bin / server_context.bin (ai4media-ext he-keys DIR)
-    "dp": False,
-    "dp-mechanism": "laplace",
-    "dp-epsilon": 10.0,
-    "dp-delta": 1e-5,
-    "clipping-norm": 10.0,
-    "seed": 0,
-}
-
-
-def settings(
-    run_config: Mapping[str, Any], overrides: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
-    out = {**DEFAULTS, **dict(run_config), **dict(overrides or {})}
-    unknown = set(out) - set(DEFAULTS)
-    if unknown:
-        raise ValueError(f"unknown run-config keys {sorted(unknown)}; valid: {sorted(DEFAULTS)}")
-    return out
-
-
-def load_partition(
-    cfg: Mapping[str, Any], partition: int, n_partitions: int
-) -> tuple[np.ndarray, ...]:
-    """IID partition ``partition`` of the data set: (x_train, y_train, x_test, y_test), 80/20."""
-    from ... import data as loaders
-
-    if cfg["dataset"] == "mnist":
-        x, y = loaders.load_mnist_test(cfg["data-root"] or None)
-        x = (x / 255.0).astype(np.float32)[:, None]
-    elif cfg["dataset"] == "digits":
-        x, y = loaders.load_digits()
-        x = (x / 16.0).astype(np.float32)[:, None]
-    else:
-        raise ValueError(f"dataset must be 'mnist' or 'digits', got {cfg['dataset']!r}")
-    order = np.random.default_rng(int(cfg["seed"])).permutation(len(y))
-    part = np.array_split(order, n_partitions)[partition]
-    cut = int(0.8 * len(part))
-    return x[part[:cut]], y[part[:cut]], x[part[cut:]], y[part[cut:]]
-
-
-def make_model(cfg: Mapping[str, Any]) -> Any:
-    from ...experiments.rcv import small_cnn
-
-    return small_cnn(1, 28 if cfg["dataset"] == "mnist" else 8)
-
-
-def _secure_mods(cfg: Mapping[str, Any]) -> list[Callable]:
-    from .mods import make_dp_mod, make_he_mod
-
-    mods = []
-    if cfg["he"]:
-        if not cfg["key-dir"]:
-            raise ValueError(
-                "he = true needs key-dir (create the keys with: ai4media-ext he-keys DIR)"
-            )
-        mods.append(make_he_mod(Path(cfg["key-dir"]) / "client_context.bin"))
-    if cfg["dp"]:
-        mods.append(make_dp_mod(
-            clipping_norm=float(cfg["clipping-norm"]), epsilon=float(cfg["dp-epsilon"]),
-            delta=float(cfg["dp-delta"]), mechanism=str(cfg["dp-mechanism"]),
-        ))  # fmt: skip
-    return mods
-
-
-def _chain(mod: Callable, nxt: Callable) -> Callable[[Message, Context], Message]:
-    return lambda msg, context: mod(msg, context, nxt)
-
-
-def make_client_app(overrides: Mapping[str, Any] | None = None) -> ClientApp:
-    """The ClientApp: local SGD on its partition; HE/DP mods chosen from the run config (the
-    HE mod outermost, so DP noise is added before encryption)."""
-    import torch
-
-    app = ClientApp()
-    cache: dict[str, Any] = {}
-
-    def run_mods(
-        msg: Message, context: Context, handler: Callable[[Message, Context], Message]
-    ) -> Message:
-        cfg = settings(context.run_config, overrides)
-        key = repr(sorted(cfg.items()))
-        if key not in cache:
-            cache[key] = _secure_mods(cfg)
-        call = handler
-        for mod in reversed(cache[key]):
-            call = _chain(mod, call)
-        return call(msg, context)
-
-    def data(context: Context, cfg: Mapping[str, Any]) -> tuple[np.ndarray, ...]:
-        pid = int(context.node_config.get("partition-id", 0))
-        n = int(context.node_config.get("num-partitions", 1))
-        key = ("data", pid, n, cfg["dataset"], cfg["seed"])
-        if key not in cache:
-            cache[key] = load_partition(cfg, pid, n)
-        return cache[key]
-
-    def model_from(msg: Message, cfg: Mapping[str, Any]) -> Any:
-        torch.manual_seed(int(cfg["seed"]))
-        model = make_model(cfg)
-        model.load_state_dict(msg.content["arrays"].to_torch_state_dict())
-        return model
-
-    def train(msg: Message, context: Context) -> Message:
-        cfg = settings(context.run_config, overrides)
-        x, y, _, _ = data(context, cfg)
-        model = model_from(msg, cfg)
-        opt = torch.optim.SGD(model.parameters(), lr=float(cfg["learning-rate"]), momentum=0.9)
-        xt, yt = torch.from_numpy(x), torch.from_numpy(y).long()
-        gen = torch.Generator().manual_seed(
-            int(cfg["seed"]) + int(msg.content["config"]["server-round"])
-        )
-        model.train()
-        loss_sum = 0.0
-        for _ in range(int(cfg["local-epochs"])):
-            for idx in torch.randperm(len(xt), generator=gen).split(int(cfg["batch-size"])):
-                opt.zero_grad()
-                loss = torch.nn.functional.cross_entropy(model(xt[idx]), yt[idx])
-                loss.backward()
-                opt.step()
-                loss_sum += loss.item() * len(idx)
-        metrics = MetricRecord(
-            {
-                "num-examples": len(x),
-                "train-loss": loss_sum / max(1, len(x) * int(cfg["local-epochs"])),
-            }
-        )
-        content = RecordDict({"arrays": ArrayRecord(model.state_dict()), "metrics": metrics})
-        return Message(content=content, reply_to=msg)
-
-    def evaluate(msg: Message, context: Context) -> Message:
-        cfg = settings(context.run_config, overrides)
-        _, _, x, y = data(context, cfg)
-        model = model_from(msg, cfg).eval()
-        with torch.no_grad():
-            logits = model(torch.from_numpy(x))
-        acc = float((logits.argmax(1).numpy() == y).mean())
-        loss = float(torch.nn.functional.cross_entropy(logits, torch.from_numpy(y).long()))
-        content = RecordDict(
-            {"metrics": MetricRecord({"accuracy": acc, "eval-loss": loss, "num-examples": len(x)})}
-        )
-        return Message(content=content, reply_to=msg)
-
-    app.train()(lambda msg, context: run_mods(msg, context, train))
-    app.evaluate()(lambda msg, context: run_mods(msg, context, evaluate))
-    return app
-
-
-def make_server_app(
-    overrides: Mapping[str, Any] | None = None,
-    on_result: Callable[[Any, Mapping[str, Any]], None] | None = None,
-) -> ServerApp:
-    """The ServerApp: ``HEFedAvg`` (public context from key-dir) or Flower's ``FedAvg``, all
-    clients every round, federated evaluation on the clients' held-out data."""
-    import torch
-
-    from .he_fedavg import HEFedAvg
-
-    app = ServerApp()
-
-    @app.main()
-    def main(grid: Grid, context: Context) -> None:
-        cfg = settings(context.run_config, overrides)
-        torch.manual_seed(int(cfg["seed"]))
-        initial = ArrayRecord(make_model(cfg).state_dict())
-        common = {"fraction_train": 1.0, "fraction_evaluate": 1.0}
-        if cfg["he"]:
-            public = (Path(cfg["key-dir"]) / "server_context.bin").read_bytes()
-            strategy = HEFedAvg(public, **common)
-        else:
-            strategy = FedAvg(**common)
-        start = time.perf_counter()
-        result = strategy.start(
-            grid=grid, initial_arrays=initial, num_rounds=int(cfg["num-server-rounds"]),
-            train_config=ConfigRecord({"lr": float(cfg["learning-rate"])}),
-        )  # fmt: skip
-        if on_result is not None:
-            on_result(
-                result,
-                {"seconds": time.perf_counter() - start, "strategy": strategy, "settings": cfg},
-            )
-
-    return app
+__all__ = [
+    "DEFAULTS",
+    "load_partition",
+    "make_client_app",
+    "make_model",
+    "make_server_app",
+    "settings",
+]

@@ -25,6 +25,15 @@ class EncryptedLinearScorer:
     Parameters
     ----------
     model : fitted scikit-learn linear classifier (e.g. ``LogisticRegression``)
+        ``coef_`` of shape ``(n_classes, d)`` (or ``(1, d)`` for two classes), ``intercept_``.
+
+    Raises
+    ------
+    TypeError
+        ``model`` has no ``coef_`` / ``intercept_`` (not fitted, or not linear).
+
+    Source: AI4Media D4.1 §5.4, Fig. 17 (inference on encrypted data, CKKS: Cheon et al.,
+    ASIACRYPT 2017, through TenSEAL).
     """
 
     def __init__(self, model: Any) -> None:
@@ -36,7 +45,7 @@ class EncryptedLinearScorer:
 
     @staticmethod
     def encrypt(ctx: Any, x: np.ndarray) -> list[Any]:
-        """Data owner: one CKKS vector per row of ``x``."""
+        """Data owner: one CKKS vector per row of ``x`` (``(n, d)`` float)."""
         import tenseal as ts
 
         return [ts.ckks_vector(ctx, row.tolist()) for row in np.asarray(x, dtype=np.float64)]
@@ -47,7 +56,8 @@ class EncryptedLinearScorer:
                 for row in encrypted_rows]  # fmt: skip
 
     def decrypt_predict(self, encrypted_scores: list[list[Any]]) -> np.ndarray:
-        """Data owner: decrypt the scores and take the predicted class."""
+        """Data owner: decrypt the scores and take the predicted class; returns ``(n,)`` labels
+        from ``classes_`` (needs the secret key)."""
         s = np.array([[c.decrypt()[0] for c in row] for row in encrypted_scores])
         if s.shape[1] == 1:  # binary: one score, positive means classes_[1]
             return self.classes_[(s[:, 0] > 0).astype(int)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import math
+import numbers
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -19,16 +19,16 @@ from flwr.app import Array, ArrayRecord, ConfigRecord, Message, MetricRecord  # 
 from flwr.serverapp import Grid  # noqa: E402
 from flwr.serverapp.strategy import FedAvg  # noqa: E402
 
-from ._ckks import HEError, key_id, load_context, slot_count  # noqa: E402
+from ..._validation import Interval, check_params  # noqa: E402
+from . import _ckks  # noqa: E402
+from ._ckks import HEError, headroom, key_id, load_context, slot_count  # noqa: E402
+
+# wire-format names, defined in the CKKS module (re-exported here for this release)
+HE_RECORD, META_KEY, CHUNK_PREFIX = _ckks.HE_RECORD, _ckks.META_KEY, _ckks.CHUNK_PREFIX
+WEIGHT_UNIT_KEY, KEY_ID_KEY = _ckks.WEIGHT_UNIT_KEY, _ckks.KEY_ID_KEY
 
 logger = logging.getLogger(__name__)
-
-#: record and key names shared with the client mod
-HE_RECORD = "he"
-META_KEY = "he-meta"
-CHUNK_PREFIX = "he-chunk-"
-WEIGHT_UNIT_KEY = "he-weight-unit"
-KEY_ID_KEY = "he-key-id"
+_FINITE_POSITIVE = Interval(numbers.Real, 0, float("inf"), closed="neither")
 
 
 class HEFedAvg(FedAvg):
@@ -46,32 +46,53 @@ class HEFedAvg(FedAvg):
     is rejected and logged (``rejected_``), and the round completes with the others; failed or
     dropped clients simply do not contribute.
 
+    Overflow: CKKS decodes a sum exactly only while every slot of the sum stays within the
+    context's headroom H (2^19 for ``DEFAULT_PARAMS``; :func:`headroom`). Clients refuse to
+    encrypt a value with ``|w| > value_bound``; before adding, the server checks
+    ``sum_k num_examples_k / weight_unit * value_bound <= H`` over the accepted replies and
+    otherwise raises :class:`HEError` naming the ``weight_unit`` that would fit, so the
+    aggregate is either exact or refused, never silently wrong (issue 15, item 1).
+
     Parameters
     ----------
     public_context : bytes
         Serialised TenSEAL context without the secret key (``server_context.bin``).
     weight_unit : float, default 1024
         Clients scale by ``num-examples / weight_unit`` so the encrypted sums stay within the
-        CKKS integer headroom.
+        CKKS integer headroom (finite, > 0).
+    value_bound : float, default 1000
+        Declared bound on every plain model value ``|w|`` (weights, biases, BatchNorm
+        statistics) that clients may send (finite, > 0).
     **kwargs
         Passed to :class:`flwr.serverapp.strategy.FedAvg` (``fraction_train``,
         ``min_available_nodes``, ``weighted_by_key``, ...).
     """
 
+    _parameter_constraints = {
+        "public_context": [bytes, bytearray],
+        "weight_unit": [_FINITE_POSITIVE],
+        "value_bound": [_FINITE_POSITIVE],
+    }
+
     def __init__(
-        self, public_context: bytes, *, weight_unit: float = 1024.0, **kwargs: Any
+        self,
+        public_context: bytes,
+        *,
+        weight_unit: float = 1024.0,
+        value_bound: float = 1000.0,
+        **kwargs: Any,
     ) -> None:
+        check_params(
+            self,
+            {"public_context": public_context, "weight_unit": weight_unit,
+             "value_bound": value_bound},
+            self._parameter_constraints,
+        )  # fmt: skip
         super().__init__(**kwargs)
-        if not isinstance(public_context, bytes | bytearray):
-            raise TypeError("public_context must be the bytes of a serialised TenSEAL context")
         self._context = load_context(bytes(public_context), expect_secret=False)
-        if (
-            not isinstance(weight_unit, int | float)
-            or not weight_unit > 0
-            or not math.isfinite(weight_unit)
-        ):
-            raise ValueError(f"weight_unit must be a finite number > 0, got {weight_unit!r}")
         self.weight_unit = float(weight_unit)
+        self.value_bound = float(value_bound)
+        self.headroom = headroom(self._context)
         self.key_id = key_id(self._context)
         self.slots = slot_count(self._context)
         self.rejected_: list[dict[str, Any]] = []
@@ -91,6 +112,7 @@ class HEFedAvg(FedAvg):
     def _with_he_config(self, config: ConfigRecord) -> ConfigRecord:
         config[WEIGHT_UNIT_KEY] = self.weight_unit
         config[KEY_ID_KEY] = self.key_id
+        config[_ckks.VALUE_BOUND_KEY] = self.value_bound
         return config
 
     def configure_train(
@@ -117,7 +139,7 @@ class HEFedAvg(FedAvg):
         if len(metrics) != 1:
             raise HEError(f"needs one MetricRecord with {self.weighted_by_key!r}")
         n = metrics[0][self.weighted_by_key]
-        if not isinstance(n, int | float) or not n > 0 or not math.isfinite(n):
+        if not isinstance(n, int | float) or not 0 < n < float("inf"):
             raise HEError(f"{self.weighted_by_key} must be > 0, got {n!r}")
         spec = cfg.get("structure")
         chunks = cfg.get("ciphertexts")
@@ -146,6 +168,23 @@ class HEFedAvg(FedAvg):
             vectors.append(v)
         return vectors, float(n) / self.weight_unit, spec
 
+    def required_weight_unit(self, total_examples: float) -> float:
+        """Smallest ``weight_unit`` whose encrypted sum over clients holding ``total_examples``
+        examples in all stays within the headroom for values bounded by ``value_bound``."""
+        return float(total_examples) * self.value_bound / self.headroom
+
+    def _check_headroom(self, server_round: int, weight: float) -> None:
+        """Refuse a sum that could exceed the CKKS headroom (it would decrypt wrong, silently)."""
+        bound = weight * self.value_bound
+        if bound > self.headroom:
+            raise HEError(
+                f"HEFedAvg round {server_round}: the encrypted sum of the accepted replies may "
+                f"reach {bound:.4g} (sum of num-examples / weight_unit = {weight:.4g}, times "
+                f"value_bound = {self.value_bound:.4g}), above the CKKS headroom "
+                f"{self.headroom:.4g}, and would decrypt wrong; use "
+                f"weight_unit >= {self.required_weight_unit(weight * self.weight_unit):.4g}"
+            )
+
     def aggregate_train(
         self, server_round: int, replies: Iterable[Message]
     ) -> tuple[ArrayRecord | None, MetricRecord | None]:
@@ -164,13 +203,11 @@ class HEFedAvg(FedAvg):
                 self.rejected_.append({"round": server_round, "node": node, "reason": str(exc)})
                 continue
             expected["structure"] = spec
-            if total is None:
-                total = vectors
-            else:
-                for acc, v in zip(total, vectors, strict=True):
-                    acc += v
+            # added as they come (memory: one running sum); refused below before it is used
+            total = vectors if total is None else _ckks.sum_ciphertexts([total, vectors])
             weight += w
             accepted.append(msg)
+        self._check_headroom(server_round, weight)
         if total is None:
             logger.warning("HEFedAvg round %d: no valid encrypted reply", server_round)
             return None, None

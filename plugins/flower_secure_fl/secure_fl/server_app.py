@@ -1,5 +1,5 @@
 """ServerApp: HEFedAvg (keyless server) or FedAvg, chosen by the run config."""
 
-from ai4media_ext.privacy.federated.app import make_server_app
+from ai4media_ext.apps.secure_fl import make_server_app
 
 app = make_server_app()

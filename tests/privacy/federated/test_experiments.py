@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 
+from ai4media_ext.apps.secure_fl import settings
 from ai4media_ext.experiments import run_experiments
 from ai4media_ext.experiments.secure_fl import (
     HESizeExperiment,
@@ -11,7 +12,6 @@ from ai4media_ext.experiments.secure_fl import (
     encrypted_iris,
 )
 from ai4media_ext.privacy.federated import make_context, public_bytes
-from ai4media_ext.privacy.federated.app import settings
 
 
 def test_he_size_experiment(tmp_path):

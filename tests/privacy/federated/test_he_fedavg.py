@@ -278,8 +278,12 @@ def test_bad_parameters(keys):
     _, _, public = keys
     with pytest.raises(ValueError, match="weight_unit"):
         HEFedAvg(public, weight_unit=0)
-    with pytest.raises(TypeError, match="bytes"):
+    with pytest.raises(TypeError, match="public_context"):
         HEFedAvg("server_context.bin")
+    with pytest.raises(TypeError, match="fraction_trian"):  # a typo reaches FedAvg, not swallowed
+        HEFedAvg(public, fraction_trian=0.5)
+    with pytest.raises(ValueError, match="value_bound"):
+        HEFedAvg(public, value_bound=float("inf"))
     with pytest.raises(ValueError, match="128-bit security"):
         make_context(4096, (60, 50))
     with pytest.raises(ValueError, match="delta > 0"):
@@ -298,3 +302,92 @@ def test_client_refuses_values_beyond_the_headroom(keys):
         encrypt(ctx, np.full(10, 1e9))
     with pytest.raises(HEError, match="non-finite"):
         encrypt(ctx, np.array([1.0, np.nan]))
+
+
+def _bn_weights(var):
+    return {
+        "bn.running_var": np.full(16, var, dtype=np.float32),
+        "bn.num_batches_tracked": np.array(42, dtype=np.int64),  # 0-d, as in torch's BatchNorm
+    }
+
+
+def test_sum_beyond_the_headroom_is_refused_not_silently_wrong(keys):
+    """Issue 15, item 1: 32 clients x 42,000 examples x running_var 2000 fit the headroom one
+    by one, but not summed. Plain CKKS addition then decrypts wrong; HEFedAvg refuses."""
+    from ai4media_ext.privacy.federated._ckks import add_encrypted, decrypt, encrypt, headroom
+
+    ctx, secret, public = keys
+    assert headroom(ctx) == pytest.approx(2.0**19, rel=1e-3)
+    n, clients, var = 42_000, 32, 2000.0
+    # the hazard: each client's scaled values (82,031) fit, their sum (2.6e6) does not
+    one = encrypt(ctx, np.full(16, var * n / 1024))
+    wrong = decrypt(ctx, add_encrypted(ctx, [one] * clients)) / (clients * n / 1024)
+    assert abs(wrong[0] - var) > 1.0
+    # HEFedAvg with a value bound that admits the values: the round is refused, naming the fix
+    strategy = HEFedAvg(public, value_bound=4096.0)
+    replies = [
+        _client_reply(secret, _bn_weights(var), n, i + 1, _server_config(strategy))
+        for i in range(clients)
+    ]
+    with pytest.raises(HEError, match=r"above the CKKS headroom.*weight_unit >= "):
+        strategy.aggregate_train(1, replies)
+    # with the weight unit it names, the same round is exact
+    unit = strategy.required_weight_unit(clients * n)
+    strategy = HEFedAvg(public, value_bound=4096.0, weight_unit=unit)
+    replies = [
+        _client_reply(secret, _bn_weights(var), n, i + 1, _server_config(strategy))
+        for i in range(clients)
+    ]
+    arrays, metrics = strategy.aggregate_train(1, replies)
+    assert metrics["he-accepted"] == clients
+    out = decrypt_arrays(arrays, ctx)
+    assert np.abs(out["bn.running_var"].numpy() - var).max() < 1e-3
+
+
+def test_client_refuses_values_above_the_declared_bound(keys):
+    _, secret, public = keys
+    strategy = HEFedAvg(public)  # value_bound 1000
+    with pytest.raises(HEError, match=r"bn.running_var.*value_bound 1000"):
+        _client_reply(secret, _bn_weights(2000.0), 100, 1, _server_config(strategy))
+
+
+def test_a_thousand_simulated_clients(keys):
+    """Issue 15, item 1: 1,000 clients of 42,000 examples, values within the bound: exact
+    with the required weight unit, refused with the default one."""
+    ctx, secret, public = keys
+    clients, n = 1000, 42_000
+    strategy = HEFedAvg(public, weight_unit=1024.0)
+    rng = np.random.default_rng(0)
+    base = rng.uniform(-1000, 1000, size=8)  # at the bound
+    reply = _client_reply(secret, {"w": base.astype(np.float32)}, n, 1, _server_config(strategy))
+    with pytest.raises(HEError, match="headroom"):
+        strategy.aggregate_train(1, [reply] * clients)
+    strategy = HEFedAvg(public, weight_unit=strategy.required_weight_unit(clients * n))
+    reply = _client_reply(secret, {"w": base.astype(np.float32)}, n, 1, _server_config(strategy))
+    arrays, metrics = strategy.aggregate_train(1, [reply] * clients)
+    assert metrics["he-accepted"] == clients
+    got = decrypt_arrays(arrays, ctx)["w"].numpy()
+    assert np.abs(got - base.astype(np.float32)).max() < 1e-3
+
+
+def test_zero_d_and_integer_arrays_keep_shape_and_dtype(keys):
+    """Issue 15, item 8: BatchNorm's 0-d int64 num_batches_tracked comes back as a 0-d int64
+    (rounded), so an in-place copy_ into the model works."""
+    import torch
+
+    ctx, secret, public = keys
+    strategy = HEFedAvg(public)
+    bn = torch.nn.BatchNorm1d(16)
+    state = {k: v.numpy() for k, v in bn.state_dict().items()}
+    state["num_batches_tracked"] = np.array(7, dtype=np.int64)
+    replies = [
+        _client_reply(secret, state, 10 * (i + 1), i + 1, _server_config(strategy))
+        for i in range(3)
+    ]
+    out = decrypt_arrays(strategy.aggregate_train(1, replies)[0], ctx)
+    for k, v in state.items():
+        got = out[k].numpy()
+        assert got.shape == v.shape and got.dtype == v.dtype, k
+    assert out["num_batches_tracked"].numpy() == 7
+    bn.load_state_dict({k: torch.from_numpy(out[k].numpy().copy()) for k in state})
+    bn.num_batches_tracked.copy_(torch.from_numpy(out["num_batches_tracked"].numpy().copy()))

@@ -1,0 +1,20 @@
+"""Hyperspherical Class Prototypes (HCP, Mygdalis & Pitas, Pattern Recognition 2022) as an ART
+training defence, with the centre-loss and prototype-conformity-loss baselines.
+
+``losses`` holds the per-layer loss modules (:class:`HCPLoss`, :class:`CenterLoss`,
+:class:`PrototypeConformityLoss`), ``trainers`` the ART ``Trainer`` subclasses that add them to
+the cross-entropy through forward hooks (:class:`HCPTrainer`, :class:`CenterLossTrainer`,
+:class:`PCLTrainer`). ``ai4media_ext.robustness.hcp`` keeps re-exporting every name.
+"""
+
+from .losses import CenterLoss, HCPLoss, PrototypeConformityLoss
+from .trainers import CenterLossTrainer, HCPTrainer, PCLTrainer
+
+__all__ = [
+    "CenterLoss",
+    "CenterLossTrainer",
+    "HCPLoss",
+    "HCPTrainer",
+    "PCLTrainer",
+    "PrototypeConformityLoss",
+]
