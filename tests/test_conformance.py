@@ -17,10 +17,6 @@ import pytest
 from ai4media_ext import registry
 from ai4media_ext._validation import Interval, InvalidParameterError, Options, _satisfied
 
-HARDEN = pytest.mark.xfail(
-    strict=False, reason="harden branch: wires _validation into this class (passes after merge)"
-)
-
 
 def _art_classifier():
     import torch
@@ -53,9 +49,16 @@ def _rcv_model():
     return SmallCNN(1, 8)
 
 
+def _decision_system():
+    from ai4media_ext.explainability.decision_system.synthetic import make_synthetic_system
+
+    synth = make_synthetic_system(200, random_state=0)
+    return {"model": synth.system, "masker": synth.X[:20]}
+
+
 #: group:name -> (valid kwargs factory, marks)
 VALID = {
-    "ai4media_ext.art.attacks:k_anonymity": (lambda: {"classifier": _art_classifier()}, [HARDEN]),
+    "ai4media_ext.art.attacks:k_anonymity": (lambda: {"classifier": _art_classifier()}, []),
     "ai4media_ext.art.defences:hcp": (
         lambda: {"classifier": _art_classifier(), "layers": ["fc1"]},
         [],
@@ -70,12 +73,12 @@ VALID = {
     ),
     "ai4media_ext.diffprivlib.mechanisms:secure_laplace": (
         lambda: {"epsilon": 1.0, "sensitivity": 1.0},
-        [HARDEN],
+        [],
     ),
-    "ai4media_ext.diffprivlib.mechanisms:multi_bit": (lambda: {"epsilon": 1.0}, [HARDEN]),
+    "ai4media_ext.diffprivlib.mechanisms:multi_bit": (lambda: {"epsilon": 1.0}, []),
     "ai4media_ext.diffprivlib.mechanisms:generalized_randomized_response": (
         lambda: {"epsilon": 1.0, "k": 3},
-        [HARDEN],
+        [],
     ),
     "ai4media_ext.aif360.explainers:audience_metric": (lambda: {"metric": _aif360_metric()}, []),
     "ai4media_ext.aif360.reports:fairness_report": (lambda: {}, []),
@@ -83,13 +86,25 @@ VALID = {
         lambda: {"public_context": _public_context()},
         [],
     ),
-    "ai4media_ext.pyg.layers:kprop": (lambda: {"steps": 2}, [HARDEN]),
-    "ai4media_ext.pyg.transforms:feature_perturbation": (lambda: {"epsilon": 1.0}, [HARDEN]),
-    "ai4media_ext.pyg.transforms:label_perturbation": (lambda: {"epsilon": 1.0}, [HARDEN]),
+    "ai4media_ext.pyg.layers:kprop": (lambda: {"steps": 2}, []),
+    "ai4media_ext.pyg.transforms:feature_perturbation": (lambda: {"epsilon": 1.0}, []),
+    "ai4media_ext.pyg.transforms:label_perturbation": (lambda: {"epsilon": 1.0}, []),
     "ai4media_ext.captum.interpreters:rcv": (
         lambda: {"model": _rcv_model(), "layers": ["fc1"]},
-        [HARDEN],
+        [],
     ),
+    "ai4media_ext.diffprivlib.mechanisms:secure_gaussian": (
+        lambda: {"epsilon": 1.0, "delta": 1e-5, "sensitivity": 1.0},
+        [],
+    ),
+    **{
+        f"ai4media_ext.diffprivlib.mechanisms:secure_laplace_{kind}": (
+            lambda: {"epsilon": 1.0, "sensitivity": 1.0, "lower": 0.0, "upper": 10.0},
+            [],
+        )
+        for kind in ("truncated", "folded", "bounded_domain")
+    },
+    "ai4media_ext.shap.explainers:decision_system": (_decision_system, []),
 }
 
 

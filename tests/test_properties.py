@@ -243,12 +243,6 @@ def test_kanonymity_generate(tiny_classifier, x, y):
 
 
 @settings(FEW, max_examples=5)
-@pytest.mark.xfail(
-    strict=True,
-    reason="robustness/hcp.py (branch arch, issue 15 items 5/12): HCPTrainer.fit validates "
-    "neither x nor y: empty/0-d input gives IndexError or 'len() of unsized object', bool input "
-    "a torch RuntimeError, (n, 1) labels are read as one-hot",
-)
 @given(x=arrays(min_dims=1, max_dims=2, max_side=4), y=arrays(max_dims=2))
 def test_hcp_trainer_fit(tiny_classifier, x, y):
     from ai4media_ext.robustness.hcp import HCPTrainer
@@ -305,11 +299,6 @@ def he_keys():
 
 
 @settings(FEW, max_examples=5)
-@pytest.mark.xfail(
-    strict=True,
-    reason="privacy/federated (branch arch, issue 15 item 8): a 0-d array comes back as (1,) and "
-    "integer arrays come back as floats through encryption, aggregation and decryption",
-)
 @given(weights=arrays(min_dims=0, max_dims=2, max_side=4))
 def test_he_fedavg_round_trip(he_keys, weights):
     import time
