@@ -97,6 +97,8 @@ class LatentDirections(BaseEstimator):
         Codes the directions were computed from.
     fit_seconds_ : ndarray of shape (k,), float64
         Seconds spent computing each direction (excluding the shared filtering and sampling).
+    sampling_seconds_ : float
+        Seconds spent on the confidence filter and the balanced sample (shared by all attributes).
 
     Raises
     ------
@@ -186,6 +188,7 @@ class LatentDirections(BaseEstimator):
         z, scores = self._validate_data(latents, attributes)
         k = scores.shape[1]
         self.attribute_names_ = list(self.attribute_names or [f"attr{j}" for j in range(k)])
+        start = time.perf_counter()
         keep = confident_mask(scores, self.threshold)
         z, binary = z[keep], scores[keep] >= 0.5
         share = binary.mean(axis=0) if binary.shape[0] else np.zeros(k)
@@ -202,6 +205,7 @@ class LatentDirections(BaseEstimator):
             rng = _generator(self.random_state)
             idx = balanced_indices(codes, 2**k, self.n_per_combination, rng)
             z, binary, codes = z[idx], binary[idx], codes[idx]
+        self.sampling_seconds_ = time.perf_counter() - start
         self.combination_counts_ = np.bincount(codes, minlength=2**k)
         self.n_samples_fit_ = int(z.shape[0])
         directions = np.empty((k, z.shape[1]))
