@@ -31,6 +31,8 @@ from ..._validation import Interval, InvalidParameterError, check_array, check_p
 
 __all__ = ["MEASURES", "morpho_measures"]
 
+_CHUNK = 1000
+
 #: The measure names, in the column order of :func:`morpho_measures`.
 MEASURES = ("area", "length", "thickness", "slant", "width", "height")
 
@@ -180,13 +182,25 @@ def morpho_measures(
         if x.shape[1] != 1:
             raise InvalidParameterError(f"images must have one channel, got shape {x.shape}")
         x = x[:, 0]
+    # batches of _CHUNK images bound the memory (an upscaled float64 batch and its mosaic)
+    return np.concatenate(
+        [
+            _measure_batch(x[i : i + _CHUNK], threshold, scale, bound_frac, offset=i)
+            for i in range(0, len(x), _CHUNK)
+        ]
+    )
+
+
+def _measure_batch(
+    x: np.ndarray, threshold: float, scale: int, bound_frac: float, offset: int
+) -> np.ndarray:
     hi = _upscale(x, scale)
     lo, top = hi.min((1, 2), keepdims=True), hi.max((1, 2), keepdims=True)
     flat = (top - lo)[:, 0, 0] <= 0
     if np.any(flat):
         raise InvalidParameterError(
-            f"images holds {int(flat.sum())} constant image(s) (first at index "
-            f"{int(np.argmax(flat))}): no stroke to measure"
+            f"images holds constant image(s) (first at index "
+            f"{offset + int(np.argmax(flat))}): no stroke to measure"
         )
     binary = hi >= lo + (top - lo) * threshold
     skel, dist = _mosaic_skeleton(binary)
