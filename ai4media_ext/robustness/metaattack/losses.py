@@ -58,7 +58,7 @@ def retrieval_uap_loss(
     * label: ``ReLU(mean_b s_label - mean_b max_{j != label} s_j)`` with ``s = centroids . f``
       on the un-normalised perturbed feature (a CW-style margin on centroid scores).
     """
-    cents = labels.centroids
+    cents = labels.centroids.to(features.dtype)
     lab, far = labels.label[idx], labels.farthest[idx]
     anchor = F.normalize(features, dim=1)
     pair = F.triplet_margin_loss(anchor, cents[far], cents[lab], margin=margin)
