@@ -47,17 +47,22 @@ class IDENet(nn.Module):
     Args:
         num_classes: identities seen in training (10 digits).
         in_channels: input channels.
-        width: channels of the first block (the later two have ``2 * width``).
+        width: channels of the first conv (then ``2 * width`` twice and ``4 * width``).
 
     Shapes:
         input ``(n, in_channels, H, W)`` float32 in [0, 1] (H, W >= 4);
-        ``forward`` -> ``(n, 2 * width)`` feature; ``logits`` -> ``(n, num_classes)``.
+        ``forward`` -> ``(n, 4 * width)`` feature; ``logits`` -> ``(n, num_classes)``.
     """
 
     def __init__(self, num_classes: int = 10, in_channels: int = 3, width: int = 16) -> None:
         super().__init__()
-        self.body = _body(in_channels, width, second_pool=True)
-        self.feature_dim = 2 * width
+        # a third stage at 7x7 widens the receptive field before the global pooling
+        self.body = nn.Sequential(
+            _body(in_channels, width, second_pool=True),
+            nn.Conv2d(2 * width, 4 * width, 3, padding=1, bias=False), nn.BatchNorm2d(4 * width),
+            nn.ReLU(),
+        )  # fmt: skip
+        self.feature_dim = 4 * width
         self.classifier = nn.Linear(self.feature_dim, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

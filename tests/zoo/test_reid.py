@@ -11,7 +11,7 @@ from ai4media_ext.zoo.reid import IDENet, PCBNet, identity_accuracy, train_reid
 def test_shapes():
     x = torch.rand(5, 3, 28, 28)
     ide, pcb = IDENet(), PCBNet(parts=4, part_dim=8)
-    assert ide(x).shape == (5, 32) and ide.logits(x).shape == (5, 10)
+    assert ide(x).shape == (5, 64) and ide.logits(x).shape == (5, 10)
     assert pcb(x).shape == (5, 32) and pcb.logits(x).shape == (5, 4, 10)
 
 
