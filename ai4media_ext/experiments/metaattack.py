@@ -118,8 +118,12 @@ class MetaAttackExperiment(Experiment):
     name = "metaattack"
     title = "MetaAttack: universal perturbations against retrieval that transfer to unseen domains"
     reference = (
-        "AI4Media D4.1 §3.4, Figs. 6-7, Table 3; Yang et al., AAAI 2021 (digit-retrieval analogue: "
-        "MNIST source, font-rendered virtual domain, MNIST-M and upscaled sklearn digits as targets)"
+        "AI4Media D4.1 §3.4, Figs. 6-7, Table 3; Yang et al., AAAI 2021. NOT on person re-ID: "
+        "Market-1501, DukeMTMC, MSMT17 and PersonX are not available offline, so this is a "
+        "digit-retrieval analogue (identities = digit classes): MNIST source, digits rendered "
+        "from matplotlib's fonts as the virtual (PersonX-like) meta-test domain, MNIST-M style "
+        "blends over CIFAR-10 crops and upscaled scikit-learn digits as unseen target domains "
+        "with their own target models; the perturbation is added to the target queries only"
     )
     needs_data = True
 
