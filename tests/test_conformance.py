@@ -56,6 +56,16 @@ def _decision_system():
     return {"model": synth.system, "masker": synth.X[:20]}
 
 
+def _retrieval_estimator():
+    import torch
+
+    from ai4media_ext.robustness.metaattack import PyTorchRetrievalEstimator
+    from ai4media_ext.zoo.reid import IDENet
+
+    torch.manual_seed(0)
+    return PyTorchRetrievalEstimator(IDENet(), (3, 28, 28), clip_values=(0.0, 1.0))
+
+
 #: group:name -> (valid kwargs factory, marks)
 VALID = {
     "ai4media_ext.art.attacks:k_anonymity": (lambda: {"classifier": _art_classifier()}, []),
@@ -105,6 +115,14 @@ VALID = {
         for kind in ("truncated", "folded", "bounded_domain")
     },
     "ai4media_ext.shap.explainers:decision_system": (_decision_system, []),
+    "ai4media_ext.art.estimators:pytorch_retrieval": (
+        lambda: {"model": _retrieval_estimator().model, "input_shape": (3, 28, 28)},
+        [],
+    ),
+    **{
+        f"ai4media_ext.art.attacks:{name}": (lambda: {"estimator": _retrieval_estimator()}, [])
+        for name in ("meta_attack", "uap_retrieval", "merged_uap_retrieval")
+    },
 }
 
 
