@@ -100,7 +100,7 @@ class ObjectVideos:
         out = np.asarray(images, dtype=np.float32)[idx]  # fancy indexing copies
         contrast = deg[..., 0].astype(np.float32)[..., None, None, None]
         mean = out.mean(axis=(-3, -2, -1), keepdims=True)
-        out = mean + contrast * (out - mean)
+        out = np.where(contrast < 1, mean + contrast * (out - mean), out)  # exact when untouched
         oy, ox = deg[..., 1].astype(np.int64), deg[..., 2].astype(np.int64)
         t, s = self.tile, self.occluder
         rr = np.arange(t)
