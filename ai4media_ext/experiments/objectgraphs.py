@@ -65,23 +65,36 @@ def _source(ctx: RunContext) -> dict[str, Any]:
     )
 
 
-def featurise(cnn: Any, videos: Any, images: np.ndarray, batch: int = 25) -> dict[str, np.ndarray]:
+def featurise(
+    cnn: Any, videos: Any, images: np.ndarray, batch: int = 50, frame_scale: int = 2
+) -> dict[str, np.ndarray]:
     """Describe every object and frame with the CNN, then sort each frame's objects by DoC
-    (descending), as a detector hands them over. Returns per-object arrays (V, Q, K[, ...])
-    ``x, doc, label, is_key, object_class, boxes`` and ``x_frame`` (V, Q, F)."""
+    (descending), as a detector hands them over.
+
+    Untouched objects reuse the description of their source image (computed once per image);
+    degraded ones are described one by one. The global frame feature is the CNN on the canvas
+    downscaled by ``frame_scale`` (average pooling), as a detector pipeline resizes the frame.
+    Returns per-object arrays (V, Q, K[, ...]) ``x, doc, label, is_key, object_class, boxes``,
+    ``x_frame`` (V, Q, F) and ``order`` (the DoC sort applied to the generator's slots).
+    """
+    import torch
+
     v, q, k = videos.shape
-    xs, docs, labels, frames = [], [], [], []
-    for start in tqdm(range(0, v, batch), desc="objectgraphs: features", leave=False):
-        sel = slice(start, min(start + batch, v))
-        obj = videos.object_images(images, sel)
-        n = obj.shape[0]
-        f, c, p = cnn.describe(obj.reshape(-1, *obj.shape[3:]))
-        xs.append(f.reshape(n, q, k, -1))
-        docs.append(c.reshape(n, q, k))
-        labels.append(p.reshape(n, q, k))
-        canvas = videos.render(images, sel)
-        frames.append(cnn.describe(canvas.reshape(-1, *canvas.shape[2:]))[0].reshape(n, q, -1))
-    doc = np.concatenate(docs)
+    degraded = videos.degrade[..., 0] < 1
+    used = np.unique(videos.object_index[~degraded])
+    f_img, c_img, p_img = cnn.describe(images[used])
+    pos = np.searchsorted(used, videos.object_index.clip(max=used[-1]))
+    x = f_img[pos]
+    doc, label = c_img[pos], p_img[pos]
+    sel = np.nonzero(degraded)
+    if len(sel[0]):
+        x[sel], doc[sel], label[sel] = cnn.describe(videos.object_images(images, sel))
+    frames = []
+    for start in tqdm(range(0, v, batch), desc="objectgraphs: frame features", leave=False):
+        canvas = videos.render(images, slice(start, min(start + batch, v)))
+        flat = torch.from_numpy(canvas.reshape(-1, *canvas.shape[2:]))
+        small = torch.nn.functional.avg_pool2d(flat, frame_scale) if frame_scale > 1 else flat
+        frames.append(cnn.describe(small)[0].reshape(canvas.shape[0], q, -1))
     order = np.argsort(-doc, axis=2, kind="stable")
 
     def sort(a: np.ndarray) -> np.ndarray:
@@ -89,9 +102,9 @@ def featurise(cnn: Any, videos: Any, images: np.ndarray, batch: int = 25) -> dic
         return np.take_along_axis(a, idx, axis=2)
 
     return dict(
-        x=sort(np.concatenate(xs)),
+        x=sort(x),
         doc=sort(doc),
-        label=sort(np.concatenate(labels)),
+        label=sort(label),
         is_key=sort(videos.is_key),
         object_class=sort(videos.object_class),
         boxes=sort(videos.boxes),

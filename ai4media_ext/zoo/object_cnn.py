@@ -123,9 +123,9 @@ def cached_object_cnn(
     arguments (written atomically, so an interrupted run never leaves a half-written model)."""
     digest = hashlib.sha256(np.ascontiguousarray(x).tobytes())
     digest.update(np.ascontiguousarray(y).tobytes())
-    digest.update(repr(sorted(train_kwargs.items())).encode())
-    path = Path(cache) / f"object_cnn_{digest.hexdigest()[:16]}.pt"
     kwargs = {k: v for k, v in train_kwargs.items() if k != "verbose"}
+    digest.update(repr(sorted(kwargs.items())).encode())
+    path = Path(cache) / f"object_cnn_{digest.hexdigest()[:16]}.pt"
     if path.is_file():
         model = ObjectCNN(x.shape[1], kwargs["num_classes"], kwargs.get("feature_dim", 128))
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
