@@ -148,10 +148,10 @@ def make_object_videos(
     n_objects: int = 8,
     tile: int = 32,
     key_frame_fraction: float = 0.5,
-    degrade_key: float = 0.75,
+    degrade_key: float = 0.6,
     degrade_distractor: float = 0.15,
-    contrast: float = 0.5,
-    occlusion: float = 0.5,
+    contrast: float = 0.6,
+    occlusion: float = 0.4,
     random_state: Any = None,
 ) -> ObjectVideos:
     """Draw ``n_videos`` event videos from source images with class ``labels``.

@@ -202,8 +202,8 @@ class ObjectGraphsExperiment(Experiment):
         from ..zoo.object_cnn import cached_object_cnn
 
         src = _source(ctx)
-        n_train, n_test = (400, 200) if ctx.quick else (1500, 600)
-        epochs = 25 if ctx.quick else 40
+        n_train, n_test = (600, 200) if ctx.quick else (1500, 600)
+        epochs = 30 if ctx.quick else 60
         (xc, yc), (xp, yp) = src["train"], src["pool"]
         cnn = cached_object_cnn(
             cache_dir("objectgraphs"), xc, yc, num_classes=len(src["names"]),
@@ -226,8 +226,12 @@ class ObjectGraphsExperiment(Experiment):
         def t(a: np.ndarray, dtype: Any = torch.float32) -> Any:
             return torch.as_tensor(a, dtype=dtype)
 
-        x_tr, xf_tr, y_tr = t(tr["x"]), t(tr["x_frame"]), t(data["train"][0].event, torch.long)
-        x_te, xf_te, y_te = t(te["x"]), t(te["x_frame"]), t(te_videos.event, torch.long)
+        # Standardise object and frame features with the training videos' statistics.
+        mu, sd = tr["x"].mean((0, 1, 2)), tr["x"].std((0, 1, 2)) + 1e-6
+        mu_f, sd_f = tr["x_frame"].mean((0, 1)), tr["x_frame"].std((0, 1)) + 1e-6
+        x_tr, xf_tr = t((tr["x"] - mu) / sd), t((tr["x_frame"] - mu_f) / sd_f)
+        x_te, xf_te = t((te["x"] - mu) / sd), t((te["x_frame"] - mu_f) / sd_f)
+        y_tr, y_te = t(data["train"][0].event, torch.long), t(te_videos.event, torch.long)
         feat = x_tr.shape[-1]
         num_events = len(te_videos.event_keys)
         res: dict[str, Any] = {f"generator_{k}": v for k, v in te_videos.params.items()
