@@ -51,13 +51,21 @@ def plot_explanation(
     true_event = _event_name(videos.event_keys[videos.event[v]], names)
     pred_event = _event_name(videos.event_keys[pred], names)
     axes[0].set_title(f"event {true_event}, predicted {pred_event}\nframe {q}", fontsize=9)
-    ticks = [f"{names[int(c)]}{'*' if k else ''}" for c, k in zip(label, is_key, strict=True)]
+    true = feats["object_class"][v, q]
+    ticks = [
+        f"{names[int(c)]} [{names[int(t)]}*]" if k else names[int(c)]
+        for c, t, k in zip(label, true, is_key, strict=True)
+    ]
     colours = ["tab:orange" if k else "tab:gray" for k in is_key]
     for ax, values, title in ((axes[1], doc, "DoC (detector confidence)"), (axes[2], w, "WiD")):
         ax.bar(np.arange(len(values)), values, color=colours)
         ax.set_xticks(np.arange(len(values)), ticks, rotation=60, fontsize=8)
-        ax.set_title(f"{title}; * / orange = key object", fontsize=9)
-    fig.suptitle("ObjectGraphs WiD explanation: top-3 objects green, bottom-3 red", fontsize=10)
+        ax.set_title(f"{title}; orange = key object [true class*]", fontsize=9)
+    fig.suptitle(
+        "ObjectGraphs WiD explanation: top-3 objects green, bottom-3 red; bars in DoC order, "
+        "labelled with the detected class",
+        fontsize=10,
+    )
     save_figure(fig, path)
 
 

@@ -25,6 +25,8 @@ from ._objectgraphs_plots import plot_explanation, plot_summary
 METHODS = ("wid", "doc", "integrated_gradients", "saliency", "random")
 FIDELITY_N = (1, 3)
 PRECISION_AT = 3
+#: graph/FC width: 64 (128 memorised 600 training videos: train accuracy 1.0, test 0.26)
+HIDDEN = 64
 
 
 def _source(ctx: RunContext) -> dict[str, Any]:
@@ -145,7 +147,9 @@ def object_scores(method: str, model: Any, x: Any, xf: Any, pred: Any, doc: Any,
         scores = doc
     elif method == "integrated_gradients":
         ig = IntegratedGradients(model)
-        attr = ig.attribute(x, target=pred, additional_forward_args=(xf,), internal_batch_size=64)
+        attr = ig.attribute(
+            x, target=pred, additional_forward_args=(xf,), internal_batch_size=len(x)
+        )
         scores = attr.sum(dim=-1)
     elif method == "saliency":
         attr = Saliency(model).attribute(x, target=pred, additional_forward_args=(xf,))
@@ -202,8 +206,8 @@ class ObjectGraphsExperiment(Experiment):
         from ..zoo.object_cnn import cached_object_cnn
 
         src = _source(ctx)
-        n_train, n_test = (600, 200) if ctx.quick else (1500, 600)
-        epochs = 30 if ctx.quick else 60
+        n_train, n_test = (2000, 300) if ctx.quick else (5000, 1000)
+        epochs = 12 if ctx.quick else 15
         (xc, yc), (xp, yp) = src["train"], src["pool"]
         cnn = cached_object_cnn(
             cache_dir("objectgraphs"), xc, yc, num_classes=len(src["names"]),
@@ -250,7 +254,7 @@ class ObjectGraphsExperiment(Experiment):
         models = {}
         for name, layers in (("objectgraphs", 2), ("baseline", 0)):
             torch.manual_seed(ctx.seed)
-            model = ObjectGraphs(feat, num_events, hidden_channels=feat, num_layers=layers)
+            model = ObjectGraphs(feat, num_events, hidden_channels=HIDDEN, num_layers=layers)
             models[name] = train_classifier(model, x_tr, xf_tr, y_tr, epochs=epochs, seed=ctx.seed)
             with torch.no_grad():
                 res[f"{name}_accuracy"] = float(

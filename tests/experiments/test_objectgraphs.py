@@ -44,6 +44,12 @@ def test_end_to_end_on_real_cifar10_objects(data_root, tmp_path):
     assert feats["x"].shape == (v, q, k, 128) and feats["x_frame"].shape == (v, q, 128)
     assert (np.diff(feats["doc"], axis=2) <= 0).all()  # objects sorted by detector confidence
     assert feats["is_key"].sum() == videos.is_key.sum()
+    # reusing the description of untouched source images equals describing every object
+    vi, qi, ji = np.meshgrid(np.arange(0, v, 7), np.arange(q), np.arange(k), indexing="ij")
+    slots = (vi.ravel(), qi.ravel(), feats["order"][vi, qi, ji].ravel())
+    direct, conf, _ = cnn.describe(videos.object_images(pool, slots))
+    np.testing.assert_allclose(feats["x"][vi, qi, ji].reshape(direct.shape), direct, atol=1e-5)
+    np.testing.assert_allclose(feats["doc"][vi, qi, ji].ravel(), conf, atol=1e-6)
     # a 1-epoch detector on real objects is far above chance (0.1)
     assert (feats["label"] == feats["object_class"]).mean() > 0.25
 
