@@ -33,12 +33,13 @@ def test_precision_at_3_by_hand():
 def test_end_to_end_on_real_cifar10_objects(data_root, tmp_path):
     x_tr, y_tr = load_cifar10("train", data_root)
     x_te, y_te = load_cifar10("test", data_root)
-    o = np.random.default_rng(0).permutation(len(y_tr))[:2000]
+    o = np.random.default_rng(0).permutation(len(y_tr))[:3000]
     scale = lambda x: (x / 255.0).astype(np.float32).transpose(0, 3, 1, 2)  # noqa: E731
-    cnn = cached_object_cnn(tmp_path, scale(x_tr[o]), y_tr[o], num_classes=10, epochs=1)
+    cnn = cached_object_cnn(tmp_path, scale(x_tr[o]), y_tr[o], num_classes=10, epochs=2)
     assert list(tmp_path.glob("object_cnn_*.pt")) and not list(tmp_path.glob("*.tmp"))
-    pool = scale(x_te[:4000])
-    videos = make_object_videos(y_te[:4000], n_videos=60, random_state=0)
+    sub = np.random.default_rng(1).permutation(len(y_te))[:4000]  # the zip is ordered by class
+    pool = scale(x_te[sub])
+    videos = make_object_videos(y_te[sub], n_videos=60, random_state=0)
     feats = featurise(cnn, videos, pool)
     v, q, k = videos.shape
     assert feats["x"].shape == (v, q, k, 128) and feats["x_frame"].shape == (v, q, 128)
@@ -50,7 +51,7 @@ def test_end_to_end_on_real_cifar10_objects(data_root, tmp_path):
     direct, conf, _ = cnn.describe(videos.object_images(pool, slots))
     np.testing.assert_allclose(feats["x"][vi, qi, ji].reshape(direct.shape), direct, atol=1e-5)
     np.testing.assert_allclose(feats["doc"][vi, qi, ji].ravel(), conf, atol=1e-6)
-    # a 1-epoch detector on real objects is far above chance (0.1)
+    # a 2-epoch detector on real (partly degraded) objects is far above chance (0.1)
     assert (feats["label"] == feats["object_class"]).mean() > 0.25
 
     x, xf = torch.from_numpy(feats["x"]), torch.from_numpy(feats["x_frame"])
