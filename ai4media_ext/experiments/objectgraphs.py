@@ -200,44 +200,14 @@ class ObjectGraphsExperiment(Experiment):
     def run(self, ctx: RunContext) -> dict[str, float]:
         import torch
 
-        from ..data._paths import cache_dir
-        from ..data.object_videos import make_object_videos
         from ..explainability.objectgraphs import ObjectGraphs
-        from ..zoo.object_cnn import cached_object_cnn
 
         src = _source(ctx)
         n_train, n_test = (2000, 300) if ctx.quick else (5000, 1000)
         epochs = 12 if ctx.quick else 15
-        (xc, yc), (xp, yp) = src["train"], src["pool"]
-        cnn = cached_object_cnn(
-            cache_dir("objectgraphs"), xc, yc, num_classes=len(src["names"]),
-            epochs=src["cnn_epochs"], random_state=ctx.seed, verbose=True,
-        )  # fmt: skip
-        # Disjoint halves of the object pool for the training and the test videos.
-        o = np.random.default_rng(ctx.seed).permutation(len(yp))
-        halves = (o[: len(o) // 2], o[len(o) // 2 :])
-        gen_kw = dict(key_pool=src["key_pool"], distractor_pool=src["distractor_pool"],
-                      tile=src["tile"])  # fmt: skip
-        data = {}
-        for part, idx, n, seed in (
-            ("train", halves[0], n_train, 1),
-            ("test", halves[1], n_test, 2),
-        ):
-            videos = make_object_videos(yp[idx], n_videos=n, random_state=ctx.seed + seed, **gen_kw)
-            data[part] = (videos, featurise(cnn, videos, xp[idx]), xp[idx])
-        (_, tr, _), (te_videos, te, te_images) = data["train"], data["test"]
-
-        def t(a: np.ndarray, dtype: Any = torch.float32) -> Any:
-            return torch.as_tensor(a, dtype=dtype)
-
-        # Standardise object and frame features with the training videos' statistics.
-        mu, sd = tr["x"].mean((0, 1, 2)), tr["x"].std((0, 1, 2)) + 1e-6
-        mu_f, sd_f = tr["x_frame"].mean((0, 1)), tr["x_frame"].std((0, 1)) + 1e-6
-        x_tr, xf_tr = t((tr["x"] - mu) / sd), t((tr["x_frame"] - mu_f) / sd_f)
-        x_te, xf_te = t((te["x"] - mu) / sd), t((te["x_frame"] - mu_f) / sd_f)
-        y_tr, y_te = t(data["train"][0].event, torch.long), t(te_videos.event, torch.long)
-        feat = x_tr.shape[-1]
-        num_events = len(te_videos.event_keys)
+        d = _prepare(ctx, src, n_train, n_test)
+        te_videos, te = d["test_videos"], d["test"]
+        x_tr, xf_tr, y_tr, x_te, xf_te, y_te = d["tensors"]
         res: dict[str, Any] = {f"generator_{k}": v for k, v in te_videos.params.items()
                                if isinstance(v, int | float) and k != "random_state"}  # fmt: skip
         res["generator_key_pool"] = ",".join(src["names"][i] for i in src["key_pool"])
@@ -251,47 +221,98 @@ class ObjectGraphsExperiment(Experiment):
             distractor_mean_doc=float(te["doc"][~te["is_key"]].mean()),
             doc_distractor_above_key_rate=_distractor_above_key(te["doc"], te["is_key"]),
         )
+        num_events = len(te_videos.event_keys)
         models = {}
         for name, layers in (("objectgraphs", 2), ("baseline", 0)):
             torch.manual_seed(ctx.seed)
-            model = ObjectGraphs(feat, num_events, hidden_channels=HIDDEN, num_layers=layers)
+            model = ObjectGraphs(
+                x_tr.shape[-1], num_events, hidden_channels=HIDDEN, num_layers=layers
+            )
             models[name] = train_classifier(model, x_tr, xf_tr, y_tr, epochs=epochs, seed=ctx.seed)
             with torch.no_grad():
-                res[f"{name}_accuracy"] = float(
-                    (models[name](x_te, xf_te).argmax(1) == y_te).float().mean()
-                )
+                pred = models[name](x_te, xf_te).argmax(1)
+            res[f"{name}_accuracy"] = float((pred == y_te).float().mean())
         model = models["objectgraphs"]
         with torch.no_grad():
             pred = model(x_te, xf_te).argmax(1)
-        is_key = t(te["is_key"], torch.bool)
-        scores = {}
-        for method in METHODS:
-            s, sec = object_scores(method, model, x_te, xf_te, pred, t(te["doc"]), ctx.seed)
-            scores[method] = s
-            res[f"{method}_precision_at_{PRECISION_AT}"] = precision_at(s, is_key)
-            res[f"{method}_seconds_per_video"] = sec
-            for n in FIDELITY_N:
-                fid = fidelity(model, x_te, xf_te, y_te, s, n)
-                for kind in ("keep", "drop"):
-                    res[f"{method}_fidelity_{kind}_{n}"] = fid[kind]
-                    res[f"{method}_fidelity_{kind}_{n}_confidence_change"] = fid[
-                        f"{kind}_confidence_change"
-                    ]
-        res["wid_speedup_vs_integrated_gradients"] = (
-            res["integrated_gradients_seconds_per_video"] / res["wid_seconds_per_video"]
-        )
-        res["chance_precision_at_3"] = float(is_key.float().mean())
+        scores = _evaluate_explanations(res, model, d["tensors"][3:], pred, te, ctx.seed)
         wrong = (pred != y_te).nonzero().ravel().tolist()
         right = (pred == y_te).nonzero().ravel().tolist()
         res["misclassified_videos"] = len(wrong)
         for fname, pick in (("fig11_correct.png", right), ("fig12_misclassified.png", wrong)):
             if pick:
                 plot_explanation(
-                    ctx.out_dir / fname, te_videos, te, te_images, scores["wid"], pick[0],
+                    ctx.out_dir / fname, te_videos, te, d["test_images"], scores["wid"], pick[0],
                     src["names"], int(pred[pick[0]]), num_events,
                 )  # fmt: skip
         plot_summary(ctx.out_dir / "explanation_quality.png", res, METHODS, FIDELITY_N)
         return res
+
+
+def _prepare(ctx: RunContext, src: dict[str, Any], n_train: int, n_test: int) -> dict[str, Any]:
+    """Train (or load) the CNN, draw training and test videos from disjoint halves of the object
+    pool, describe them and standardise the features with the training videos' statistics."""
+    import torch
+
+    from ..data._paths import cache_dir
+    from ..data.object_videos import make_object_videos
+    from ..zoo.object_cnn import cached_object_cnn
+
+    (xc, yc), (xp, yp) = src["train"], src["pool"]
+    cnn = cached_object_cnn(
+        cache_dir("objectgraphs"), xc, yc, num_classes=len(src["names"]),
+        epochs=src["cnn_epochs"], random_state=ctx.seed, verbose=True,
+    )  # fmt: skip
+    o = np.random.default_rng(ctx.seed).permutation(len(yp))
+    halves = (o[: len(o) // 2], o[len(o) // 2 :])
+    gen_kw = dict(key_pool=src["key_pool"], distractor_pool=src["distractor_pool"],
+                  tile=src["tile"])  # fmt: skip
+    data = {}
+    for part, idx, n, seed in (("train", halves[0], n_train, 1), ("test", halves[1], n_test, 2)):
+        videos = make_object_videos(yp[idx], n_videos=n, random_state=ctx.seed + seed, **gen_kw)
+        data[part] = (videos, featurise(cnn, videos, xp[idx]))
+    (tr_videos, tr), (te_videos, te) = data["train"], data["test"]
+    mu, sd = tr["x"].mean((0, 1, 2)), tr["x"].std((0, 1, 2)) + 1e-6
+    mu_f, sd_f = tr["x_frame"].mean((0, 1)), tr["x_frame"].std((0, 1)) + 1e-6
+
+    def t(a: np.ndarray, dtype: Any = torch.float32) -> Any:
+        return torch.as_tensor(a, dtype=dtype)
+
+    tensors = (
+        t((tr["x"] - mu) / sd), t((tr["x_frame"] - mu_f) / sd_f), t(tr_videos.event, torch.long),
+        t((te["x"] - mu) / sd), t((te["x_frame"] - mu_f) / sd_f), t(te_videos.event, torch.long),
+    )  # fmt: skip
+    return dict(test_videos=te_videos, test=te, test_images=xp[halves[1]], tensors=tensors)
+
+
+def _evaluate_explanations(
+    res: dict[str, Any], model: Any, test: tuple, pred: Any, te: dict[str, np.ndarray], seed: int
+) -> dict[str, Any]:
+    """Precision@3, fidelity and seconds per video of every method, written into ``res``;
+    returns the per-object scores."""
+    import torch
+
+    x_te, xf_te, y_te = test
+    is_key = torch.as_tensor(te["is_key"])
+    doc = torch.as_tensor(te["doc"], dtype=torch.float32)
+    scores = {}
+    for method in METHODS:
+        s, sec = object_scores(method, model, x_te, xf_te, pred, doc, seed)
+        scores[method] = s
+        res[f"{method}_precision_at_{PRECISION_AT}"] = precision_at(s, is_key)
+        res[f"{method}_seconds_per_video"] = sec
+        for n in FIDELITY_N:
+            fid = fidelity(model, x_te, xf_te, y_te, s, n)
+            for kind in ("keep", "drop"):
+                res[f"{method}_fidelity_{kind}_{n}"] = fid[kind]
+                res[f"{method}_fidelity_{kind}_{n}_confidence_change"] = fid[
+                    f"{kind}_confidence_change"
+                ]
+    res["wid_speedup_vs_integrated_gradients"] = (
+        res["integrated_gradients_seconds_per_video"] / res["wid_seconds_per_video"]
+    )
+    res["chance_precision_at_3"] = float(is_key.float().mean())
+    return scores
 
 
 def _distractor_above_key(doc: np.ndarray, is_key: np.ndarray) -> float:
