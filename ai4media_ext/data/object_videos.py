@@ -217,35 +217,10 @@ def make_object_videos(
     event_keys = cycle_events(tuple(keys))
     event = rng.integers(len(event_keys), size=v)
 
-    # Frames that hold key objects, and how many (1 or 2) each holds.
-    n_key_frames = max(1, round(key_frame_fraction * q))
-    frame_rank = np.argsort(rng.random((v, q)), axis=1).argsort(axis=1)
-    key_frame = frame_rank < n_key_frames
-    n_key = np.where(key_frame, rng.integers(1, 3, size=(v, q)), 0)
-    # Slot j < n_key holds a key object; key classes cycle over the frames (both appear when
-    # two or more frames hold keys) and a second slot takes the other class.
-    slot = np.arange(k)
-    is_key = slot[None, None, :] < n_key[..., None]
-    which = (frame_rank[..., None] + slot[None, None, :]) % event_keys.shape[1]
-    key_class = event_keys[event][:, None, :].repeat(q, axis=1)
-    key_cls = np.take_along_axis(key_class, which, axis=2)
-    distractor_cls = distractors[rng.integers(len(distractors), size=(v, q, k))]
-    object_class = np.where(is_key, key_cls, distractor_cls)
-    # Shuffle the slots so that key objects sit at no fixed index of a frame.
-    shuffle = np.argsort(rng.random((v, q, k)), axis=2)
-    is_key = np.take_along_axis(is_key, shuffle, axis=2)
-    object_class = np.take_along_axis(object_class, shuffle, axis=2)
-
-    # One source image per object, uniformly within its class.
-    order = np.argsort(labels, kind="stable")
-    counts = np.bincount(labels, minlength=int(max(keys.max(), distractors.max())) + 1)
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    needed = np.concatenate([keys, distractors])
-    if (counts[needed] == 0).any():
-        missing = needed[counts[needed] == 0].tolist()
-        raise ValueError(f"no source image of class(es) {missing}")
-    pick = starts[object_class] + (rng.random((v, q, k)) * counts[object_class]).astype(np.int64)
-    object_index = order[pick]
+    is_key, object_class = _draw_classes(
+        rng, event_keys[event], distractors, q, k, key_frame_fraction
+    )
+    object_index = _pick_images(rng, labels, object_class, np.concatenate([keys, distractors]))
 
     # Random cells on the smallest near-square grid holding K tiles.
     cols = int(np.ceil(np.sqrt(k)))
@@ -292,3 +267,45 @@ def make_object_videos(
         occluder=side,
         params=params,
     )
+
+
+def _draw_classes(
+    rng: np.random.Generator, keys: np.ndarray, distractors: np.ndarray, q: int, k: int,
+    key_frame_fraction: float,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """``is_key`` and ``object_class`` (V, Q, K) for videos whose events have key classes
+    ``keys`` (V, n_key)."""
+    v = len(keys)
+    # Frames that hold key objects, and how many (1 or 2) each holds.
+    n_key_frames = max(1, round(key_frame_fraction * q))
+    frame_rank = np.argsort(rng.random((v, q)), axis=1).argsort(axis=1)
+    key_frame = frame_rank < n_key_frames
+    n_key = np.where(key_frame, rng.integers(1, 3, size=(v, q)), 0)
+    # Slot j < n_key holds a key object; key classes cycle over the frames (both appear when
+    # two or more frames hold keys) and a second slot takes the other class.
+    slot = np.arange(k)
+    is_key = slot[None, None, :] < n_key[..., None]
+    which = (frame_rank[..., None] + slot[None, None, :]) % keys.shape[1]
+    key_cls = np.take_along_axis(keys[:, None, :].repeat(q, axis=1), which, axis=2)
+    distractor_cls = distractors[rng.integers(len(distractors), size=(v, q, k))]
+    object_class = np.where(is_key, key_cls, distractor_cls)
+    # Shuffle the slots so that key objects sit at no fixed index of a frame.
+    shuffle = np.argsort(rng.random((v, q, k)), axis=2)
+    return np.take_along_axis(is_key, shuffle, axis=2), np.take_along_axis(
+        object_class, shuffle, axis=2
+    )
+
+
+def _pick_images(
+    rng: np.random.Generator, labels: np.ndarray, object_class: np.ndarray, needed: np.ndarray
+) -> np.ndarray:
+    """One source image per object, uniformly within its class; ValueError naming a needed
+    class without images."""
+    order = np.argsort(labels, kind="stable")
+    counts = np.bincount(labels, minlength=int(needed.max()) + 1)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    if (counts[needed] == 0).any():
+        missing = needed[counts[needed] == 0].tolist()
+        raise ValueError(f"no source image of class(es) {missing}")
+    u = rng.random(object_class.shape)
+    return order[starts[object_class] + (u * counts[object_class]).astype(np.int64)]
