@@ -171,7 +171,8 @@ def precision_at(scores: Any, is_key: Any, n: int = PRECISION_AT) -> float:
 
 def fidelity(model: Any, x: Any, xf: Any, y: Any, scores: Any, n: int) -> dict[str, float]:
     """Re-classify keeping only / dropping the top-n objects of every frame (ViGAT's fidelity):
-    accuracy and mean change of the originally predicted class' probability."""
+    accuracy and mean change of the originally predicted class' probability. Removed objects
+    are masked out of the graph and the pooling; the global frame feature is kept."""
     import torch
 
     from ..explainability.objectgraphs import rank_objects
