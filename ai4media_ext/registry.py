@@ -72,6 +72,9 @@ GROUPS: dict[str, HostBase] = {
     "ai4media_ext.pyg.transforms": HostBase("torch_geometric.transforms", "BaseTransform", "gnn"),
     "ai4media_ext.captum.interpreters": HostBase("captum.concept", "ConceptInterpreter", "xai"),
     "ai4media_ext.shap.explainers": HostBase("shap", "Explainer", "xai"),
+    "ai4media_ext.captum.attributions": HostBase("captum.attr", "Attribution", "xai"),
+    # torch-geometric has no model base class: whole models are torch modules
+    "ai4media_ext.pyg.models": HostBase("torch.nn", "Module", "gnn"),
     "ai4media_ext.experiments": HostBase("ai4media_ext.experiments", "Experiment", None),
 }
 
