@@ -66,6 +66,12 @@ def _retrieval_estimator():
     return PyTorchRetrievalEstimator(IDENet(), (3, 28, 28), clip_values=(0.0, 1.0))
 
 
+def _objectgraphs():
+    from ai4media_ext.explainability.objectgraphs import ObjectGraphs
+
+    return ObjectGraphs(16, 3, hidden_channels=8)
+
+
 #: group:name -> (valid kwargs factory, marks)
 VALID = {
     "ai4media_ext.art.attacks:k_anonymity": (lambda: {"classifier": _art_classifier()}, []),
@@ -117,6 +123,14 @@ VALID = {
     "ai4media_ext.shap.explainers:decision_system": (_decision_system, []),
     "ai4media_ext.art.estimators:pytorch_retrieval": (
         lambda: {"model": _retrieval_estimator().model, "input_shape": (3, 28, 28)},
+        [],
+    ),
+    "ai4media_ext.pyg.models:objectgraphs": (
+        lambda: {"in_channels": 16, "num_classes": 3, "hidden_channels": 8},
+        [],
+    ),
+    "ai4media_ext.captum.attributions:weighted_in_degree": (
+        lambda: {"forward_func": _objectgraphs()},
         [],
     ),
     **{
