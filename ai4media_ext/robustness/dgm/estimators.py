@@ -88,6 +88,7 @@ class PyTorchGenerator(GeneratorMixin, PyTorchEstimator):
             preprocessing=preprocessing,
             device_type=device_type,
         )
+        PyTorchGenerator._check_params(self)  # ART's __init__ calls only its own check
         self._model.to(self._device)
         self._output_shape: tuple[int, ...] | None = None
 
