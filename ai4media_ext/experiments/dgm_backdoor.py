@@ -264,9 +264,10 @@ def _detector(ctx, s, x, benign, clf, sweep, d) -> dict[str, float]:
                 )  # fmt: skip
                 gens[attack if label == "bad" else "clean"].append((g, 1 if label == "bad" else 0))
     gens["trail"] = [(g, 1) for (a, _), g in sweep.items() if a == "trail"]
-    feat = GeneratorBackdoorDetector(feature_extractor=clf, n_starts=32, max_iter=60,
+    it = s.get("det_iters", 60)
+    feat = GeneratorBackdoorDetector(feature_extractor=clf, n_starts=32, max_iter=it,
                                      random_state=ctx.seed).fit(x[:2000])  # fmt: skip
-    diff = GeneratorBackdoorDetector(reference=benign, n_starts=32, max_iter=60,
+    diff = GeneratorBackdoorDetector(reference=benign, n_starts=32, max_iter=it,
                                      random_state=ctx.seed).fit()  # fmt: skip
     scores = {
         mode: {k: [det.detect(g).score for g, _ in v] for k, v in gens.items()}
