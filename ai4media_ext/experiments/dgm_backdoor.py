@@ -1,5 +1,24 @@
 """Backdoors in deep generative models: TarFid and ExpDist vs lambda' for TrAIL, ReD and ReX
-(seed §3.3, Fig. 5), sample quality, and the latent-search detector's ROC AUC."""
+(seed §3.3, Fig. 5), sample quality, and the latent-search detector's ROC AUC.
+
+Settings: without a data root, scikit-learn's 8x8 digits (lambda = lambda'/64). ``--quick``: the
+"lite" DCGAN (0.36 M) on 5000 real MNIST digits for 5 epochs, lambda' in {10, 100, 1000}
+(lambda = lambda'/784). Full: the 1.03 M DCGAN on 10000 MNIST digits for 12 epochs with lambda' in
+{1, 10, 100, 1000}, then CIFAR-10 (10k training JPEGs, lambda'/3072, 60 epochs; several hours on
+CPU, no detector): a documented slow path that has not been run on the project's machines.
+
+TrAIL trains from the same initial weights and for the same epochs as the benign generator; ReD
+and ReX poison the cached benign generator with Adam(1e-3) (ART's 1e-4 needs ~10x the steps) for
+``iters`` steps. Quality is the Fréchet distance in the 64-d penultimate layer of a small CNN
+trained on the same real digits ("FD_CNN"; not comparable with Inception FIDs).
+
+Detector: backdoored generators are ReD / ReX runs with new triggers (1 or 2), photographs as
+targets and several lambdas, plus the sweep's TrAIL generators; clean generators are the benign one
+and the *same* ReD / ReX runs whose "targets" are the benign outputs at the triggers (equal
+processing, nothing hidden). ``detector_auc_<attack>`` uses the reference ("difference") score for
+ReD / ReX, whose trusted original a defender may hold, and the reference-free ("feature") score
+for TrAIL; both scores are reported as ``_difference`` / ``_feature``.
+"""
 
 from __future__ import annotations
 
