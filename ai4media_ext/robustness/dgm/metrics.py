@@ -87,12 +87,13 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
         raise InvalidParameterError("features must be finite")
     mu_a, mu_b = a.mean(0), b.mean(0)
     cov_a, cov_b = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
-    covmean = linalg.sqrtm(cov_a @ cov_b)
-    if not np.all(np.isfinite(covmean)):  # singular product: regularise as pytorch-fid does
-        eps = np.eye(a.shape[1]) * 1e-6
-        covmean = linalg.sqrtm((cov_a + eps) @ (cov_b + eps))
-    covmean = np.real(covmean)
-    value = float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a + cov_b - 2.0 * covmean))
+    # Tr (S_a S_b)^{1/2} = sum sqrt(eig(S_a^{1/2} S_b S_a^{1/2})): symmetric PSD, so eigh is
+    # stable where sqrtm of the non-symmetric product warns on singular (dead-ReLU) features
+    w, v = linalg.eigh(cov_a)
+    root_a = (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+    eig = linalg.eigvalsh(root_a @ cov_b @ root_a)
+    tr_covmean = float(np.sum(np.sqrt(np.clip(eig, 0.0, None))))
+    value = float(np.sum((mu_a - mu_b) ** 2) + np.trace(cov_a) + np.trace(cov_b) - 2 * tr_covmean)
     return max(value, 0.0)
 
 
