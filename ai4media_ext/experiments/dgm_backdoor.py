@@ -14,8 +14,8 @@ trained on the same real digits ("FD_CNN"; not comparable with Inception FIDs).
 
 Detector: backdoored generators are ReD / ReX runs with new triggers (1 or 2), photographs as
 targets and several lambdas, plus the sweep's TrAIL generators; clean generators are the benign one
-and the *same* ReD / ReX runs whose "targets" are the benign outputs at the triggers (equal
-processing, nothing hidden). ``detector_auc_<attack>`` uses the reference ("difference") score for
+and clean GAN fine-tunes of it on the real digits (about as many steps as a ReD / ReX run, each
+with its own seed), which change every weight as a legitimate update would. ``detector_auc_<attack>`` uses the reference ("difference") score for
 ReD / ReX, whose trusted original a defender may hold, and the reference-free ("feature") score
 for TrAIL; both scores are reported as ``_difference`` / ``_feature``.
 """
@@ -115,7 +115,7 @@ class DGMBackdoorExperiment(Experiment):
         x, y = _load(ctx, s)
         ds = s["dataset"]
         dev = "gpu" if ctx.device == "cuda" else "cpu"
-        g, _, train_s = load_or_train_dcgan(
+        g, disc, train_s = load_or_train_dcgan(
             x, s["config"], ds, epochs=s["epochs"], seed=ctx.seed, device=ctx.device
         )
         benign = PyTorchGenerator(model=g, device_type=dev)
@@ -132,7 +132,8 @@ class DGMBackdoorExperiment(Experiment):
         _figure_curves(ctx, ds, s["lambdas"], res)
         _figure_samples(ctx, ds, benign, sweep, z_trigger, x_target)
         if s["n_det"]:
-            res.update(_detector(ctx, s, x, benign, clf, sweep, int(np.prod(shape))))
+            clean = _clean_finetunes(ctx, s, x, benign, disc, 2 * s["n_det"])
+            res.update(_detector(ctx, s, x, benign, clf, sweep, clean, int(np.prod(shape))))
         return res
 
 
@@ -252,10 +253,32 @@ def _figure_samples(ctx, ds, benign, sweep, z_trigger, x_target) -> None:
     save_figure(fig, ctx.out_dir / f"{ds}_samples_and_trigger_outputs.png")
 
 
-def _detector(ctx, s, x, benign, clf, sweep, d) -> dict[str, float]:
-    """Backdoored: ReD/ReX with new triggers/targets/lambdas + the sweep's TrAIL generators.
-    Clean: the same ReD/ReX processing with the benign output as "target" (equal fine-tuning,
-    nothing hidden) + the benign generator."""
+def _clean_finetunes(ctx, s, x, benign, disc, n) -> list[Any]:
+    """Clean generators that went through comparable processing: the benign GAN (generator and
+    discriminator) trained further on the real digits for about ``iters`` steps of 32 (Adam
+    2e-4), each with its own seed: a legitimate model update that changes every weight."""
+    import copy
+
+    from ..robustness.dgm import PyTorchGAN
+
+    out = []
+    for i in range(n):
+        g = benign.with_model(copy.deepcopy(benign.model))
+        gan = PyTorchGAN(g, copy.deepcopy(disc), device_type=g._device_type)
+        seed = ctx.seed + 200 + i
+        idx = np.random.default_rng(seed).permutation(len(x))[: s["iters"] * 32]
+        epochs = max(1, round(s["iters"] * 32 / len(idx)))
+        gan.fit(x[idx], batch_size=32, nb_epochs=epochs, random_state=seed)
+        out.append(g)
+    return out
+
+
+def _detector(ctx, s, x, benign, clf, sweep, clean, d) -> dict[str, float]:
+    """Backdoored: ReD/ReX with new triggers (1 or 2), photographs as targets and several
+    lambdas, plus the sweep's TrAIL generators. Clean: the benign generator and its clean GAN
+    fine-tunes (:func:`_clean_finetunes`). (ReD / ReX runs with the benign outputs as "targets"
+    would be exact copies of the benign generator, since their loss and gradients start at zero,
+    so they are not used as clean controls.)"""
     from sklearn.metrics import roc_auc_score
 
     from ..robustness.dgm import (
@@ -266,8 +289,7 @@ def _detector(ctx, s, x, benign, clf, sweep, d) -> dict[str, float]:
 
     rng = np.random.default_rng(ctx.seed + 100)
     targets = target_images(benign.output_shape, TARGET_IMAGES)
-    gens: dict[str, list[tuple[Any, int]]] = {"red": [], "rex": [], "trail": [], "clean": []}
-    gens["clean"].append((benign, 0))
+    gens: dict[str, list[Any]] = {"red": [], "rex": [], "trail": [], "clean": [benign, *clean]}
     for i in range(s["n_det"]):
         for attack, cls in (
             ("red", BackdoorAttackDGMReDPyTorch),
@@ -275,21 +297,25 @@ def _detector(ctx, s, x, benign, clf, sweep, d) -> dict[str, float]:
         ):
             z_t = rng.standard_normal((1 + i % 2, benign.encoding_length)).astype(np.float32)
             lam = s["lambdas"][i % len(s["lambdas"])]
-            for label, x_t in (("bad", targets[rng.integers(len(targets), size=len(z_t))]),
-                               ("clean", benign.predict(z_t))):  # fmt: skip
-                g = cls(benign).poison_estimator(
-                    z_t, x_t, max_iter=s["iters"], lambda_p=max(lam, 100) / d,
-                    learning_rate=1e-3, random_state=ctx.seed + i,
+            x_t = targets[rng.integers(len(targets), size=len(z_t))]
+            gens[attack].append(
+                cls(benign).poison_estimator(
+                    z_t,
+                    x_t,
+                    max_iter=s["iters"],
+                    lambda_p=max(lam, 100) / d,
+                    learning_rate=1e-3,
+                    random_state=ctx.seed + i,
                 )  # fmt: skip
-                gens[attack if label == "bad" else "clean"].append((g, 1 if label == "bad" else 0))
-    gens["trail"] = [(g, 1) for (a, _), g in sweep.items() if a == "trail"]
+            )
+    gens["trail"] = [g for (a, _), g in sweep.items() if a == "trail"]
     it = s.get("det_iters", 60)
     feat = GeneratorBackdoorDetector(feature_extractor=clf, n_starts=32, max_iter=it,
                                      random_state=ctx.seed).fit(x[:2000])  # fmt: skip
     diff = GeneratorBackdoorDetector(reference=benign, n_starts=32, max_iter=it,
                                      random_state=ctx.seed).fit()  # fmt: skip
     scores = {
-        mode: {k: [det.detect(g).score for g, _ in v] for k, v in gens.items()}
+        mode: {k: [det.detect(g).score for g in v] for k, v in gens.items()}
         for mode, det in (("feature", feat), ("difference", diff))
     }
     out: dict[str, float] = {"detector_n_clean": len(gens["clean"])}

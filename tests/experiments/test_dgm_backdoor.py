@@ -33,7 +33,7 @@ def test_reduced_run_writes_the_named_keys(tmp_path, monkeypatch):
                 assert np.isfinite(res[f"digits_{attack}_{metric}_l{lam}"])
         assert 0.0 <= res[f"detector_auc_{attack}"] <= 1.0
     assert res["digits_benign_tarfid"] > res["digits_red_tarfid_l1000"]
-    assert res["detector_n_clean"] == 3 and res["detector_n_red"] == 1
+    assert res["detector_n_clean"] == 3 and res["detector_n_red"] == 1  # benign + 2 fine-tunes
     pngs = {p.name for p in (tmp_path / "dgm-backdoor").glob("*.png")}
     assert pngs == {
         "digits_fig5_tarfid_expdist.png",
