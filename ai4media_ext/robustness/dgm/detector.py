@@ -109,7 +109,8 @@ class GeneratorBackdoorDetector:
     :param threshold: Decision threshold; ``None``: the default above.
     :param random_state: Seed of the starting codes.
     :param verbose: tqdm bar over the search steps.
-    :raises InvalidParameterError: a parameter out of range, or a missing extractor/reference.
+    :raises InvalidParameterError: a parameter out of range (at construction and in :meth:`fit`),
+            or a missing extractor / reference (in :meth:`fit`).
     """
 
     _parameter_constraints = {
@@ -147,12 +148,6 @@ class GeneratorBackdoorDetector:
         self.random_state = random_state
         self.verbose = verbose
         check_params(self, self.__dict__, self._parameter_constraints)
-        if self.mode == "difference" and not isinstance(reference, PyTorchGenerator):
-            raise InvalidParameterError("score='difference' needs a reference PyTorchGenerator")
-        if self.mode == "feature" and not hasattr(feature_extractor, "features"):
-            raise InvalidParameterError(
-                "score='feature' needs a feature_extractor (nn.Module with a features method)"
-            )
 
     @property
     def mode(self) -> str:
@@ -166,7 +161,17 @@ class GeneratorBackdoorDetector:
         ``N`` > 1, in the generator's output range); ``score="difference"`` needs no data.
 
         Sets ``mean_``, ``precision_`` and ``threshold_``.
+
+        :raises InvalidParameterError: ``score="difference"`` without a reference generator,
+                ``score="feature"`` without a feature extractor, or unusable ``x``.
         """
+        check_params(self, self.__dict__, self._parameter_constraints)
+        if self.mode == "difference" and not isinstance(self.reference, PyTorchGenerator):
+            raise InvalidParameterError("score='difference' needs a reference PyTorchGenerator")
+        if self.mode == "feature" and not hasattr(self.feature_extractor, "features"):
+            raise InvalidParameterError(
+                "score='feature' needs a feature_extractor (nn.Module with a features method)"
+            )
         if self.mode == "difference":
             self.threshold_ = 0.1 if self.threshold is None else float(self.threshold)
             return self

@@ -111,10 +111,15 @@ def test_feature_detector_fits_and_scores(digits, generator):
         ({"max_iter": -1}, "max_iter"),
         ({"learning_rate": 0.0}, "learning_rate"),
         ({"score": "nope"}, "score"),
-        ({"score": "difference"}, "reference"),
-        ({"score": "feature"}, "feature_extractor"),
     ],
 )
 def test_detector_bad_parameters(kwargs, match):
     with pytest.raises(InvalidParameterError, match=match):
         GeneratorBackdoorDetector(**kwargs)
+
+
+@pytest.mark.parametrize(("score", "match"), [("difference", "reference"), ("feature", "feature")])
+def test_detector_fit_needs_its_reference_or_extractor(score, match):
+    det = GeneratorBackdoorDetector(score=score)  # default construction works (registry)
+    with pytest.raises(InvalidParameterError, match=match):
+        det.fit(np.zeros((4, 1, 8, 8), np.float32))
