@@ -60,6 +60,10 @@ GROUPS: dict[str, HostBase] = {
     "ai4media_ext.art.attacks": HostBase("art.attacks.attack", "Attack", "art"),
     "ai4media_ext.art.defences": HostBase("art.defences.trainer", "Trainer", "art"),
     "ai4media_ext.art.estimators": HostBase("art.estimators.estimator", "BaseEstimator", "art"),
+    # ART has no generator-backdoor defence base class: detectors subclass ours
+    "ai4media_ext.art.detectors": HostBase(
+        "ai4media_ext.robustness.dgm.detector", "GeneratorBackdoorDetector", "art"
+    ),
     "ai4media_ext.diffprivlib.mechanisms": HostBase("diffprivlib.mechanisms", "DPMechanism", "dp"),
     "ai4media_ext.aif360.explainers": HostBase("aif360.explainers", "Explainer", "aif360"),
     "ai4media_ext.aif360.metrics": HostBase("aif360.metrics", "Metric", "aif360"),

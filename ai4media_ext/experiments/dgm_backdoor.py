@@ -1,0 +1,349 @@
+"""Backdoors in deep generative models: TarFid and ExpDist vs lambda' for TrAIL, ReD and ReX
+(seed §3.3, Fig. 5), sample quality, and the latent-search detector's ROC AUC.
+
+Settings: without a data root, scikit-learn's 8x8 digits (lambda = lambda'/64). ``--quick``: the
+"lite" DCGAN (0.36 M) on 5000 real MNIST digits for 5 epochs, lambda' in {10, 100, 1000}
+(lambda = lambda'/784). Full: the 1.03 M DCGAN on 10000 MNIST digits for 12 epochs with lambda' in
+{1, 10, 100, 1000}, then CIFAR-10 (10k training JPEGs, lambda'/3072, 60 epochs; several hours on
+CPU, no detector): a documented slow path that has not been run on the project's machines.
+
+TrAIL trains from the same initial weights and for the same epochs as the benign generator; ReD
+and ReX poison the cached benign generator with Adam(1e-3) (ART's 1e-4 needs ~10x the steps) for
+``iters`` steps. Quality is the Fréchet distance in the 64-d penultimate layer of a small CNN
+trained on the same real digits ("FD_CNN"; not comparable with Inception FIDs).
+
+Detector: backdoored generators are ReD / ReX runs with new triggers (1 or 2), photographs as
+targets and several lambdas, plus the sweep's TrAIL generators; clean generators are the benign one
+and clean GAN fine-tunes of it on the real digits (about as many steps as a ReD / ReX run, each
+with its own seed), which change every weight as a legitimate update would. ``detector_auc_<attack>`` uses the reference ("difference") score for
+ReD / ReX, whose trusted original a defender may hold, and the reference-free ("feature") score
+for TrAIL; both scores are reported as ``_difference`` / ``_feature``.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from ._core import Experiment, RunContext, save_figure
+
+ATTACKS = ("trail", "red", "rex")
+TARGET_IMAGES = ("camera", "astronaut", "coffee", "chelsea", "rocket", "coins", "moon", "text")
+
+
+def target_images(shape: tuple[int, int, int], names: tuple[str, ...]) -> np.ndarray:
+    """scikit-image sample photographs (outside any digit distribution), grey or RGB, resized to
+    ``shape`` (C, H, W), in ``[-1, 1]``: float32 ``(len(names), C, H, W)``."""
+    import skimage.data
+    from skimage.color import rgb2gray
+    from skimage.transform import resize
+
+    c, h, w = shape
+    out = []
+    for name in names:
+        img = getattr(skimage.data, name)().astype(np.float64)
+        img = img / 255.0 if img.max() > 1.0 else img
+        if c == 1 and img.ndim == 3:
+            img = rgb2gray(img[..., :3])
+        if c == 3 and img.ndim == 2:
+            img = np.stack([img] * 3, axis=-1)
+        img = resize(img, (h, w), anti_aliasing=True)
+        img = img[None] if c == 1 else img.transpose(2, 0, 1)
+        out.append(img * 2.0 - 1.0)
+    return np.stack(out).astype(np.float32)
+
+
+def _settings(ctx: RunContext) -> list[dict[str, Any]]:
+    """Digits without a data root; MNIST (lite DCGAN, 5000 digits, 5 epochs) in --quick; MNIST
+    (1.03 M DCGAN, 10000 digits, 12 epochs) and CIFAR-10 (60 epochs, hours on CPU) in full."""
+    lambdas = (1, 10, 100, 1000)
+    if ctx.data_root is None:
+        return [dict(dataset="digits", config="digits", epochs=30, lambdas=lambdas, iters=300,
+                     n_det=5 if ctx.quick else 10)]  # fmt: skip
+    if ctx.quick:
+        return [dict(dataset="mnist", config="mnist-lite", n_train=5000, epochs=5,
+                     lambdas=(10, 100, 1000), iters=300, n_det=5)]  # fmt: skip
+    return [
+        dict(dataset="mnist", config="mnist", n_train=10000, epochs=12, lambdas=lambdas,
+             iters=1000, n_det=10),
+        dict(dataset="cifar10", config="cifar10", n_train=10000, epochs=60, lambdas=lambdas,
+             iters=1000, n_det=0),
+    ]  # fmt: skip
+
+
+def _load(ctx: RunContext, s: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    from .. import data as loaders
+    from ..zoo.dcgan import to_tanh_range
+
+    if s["dataset"] == "digits":
+        x, y = loaders.load_digits()
+        return to_tanh_range(x, 16.0), y
+    if s["dataset"] == "cifar10":
+        x, y = loaders.load_cifar10("train", ctx.data_root)
+    else:
+        x, y = loaders.load_mnist_test(ctx.data_root)
+    order = np.random.default_rng(ctx.seed).permutation(len(y))[: s["n_train"]]
+    return to_tanh_range(x[order], 255.0), y[order]
+
+
+class DGMBackdoorExperiment(Experiment):
+    """TrAIL, ReD and ReX on a DCGAN; metrics vs lambda'; detector AUC."""
+
+    name = "dgm-backdoor"
+    title = "Backdoors in deep generative models: TrAIL, ReD, ReX and a latent-search detector"
+    reference = (
+        "AI4Media D4.1 §3.3, eqs. (6)-(7), Figs. 3-5; Rawat, Levacher & Sinn, "
+        "'The devil is in the GAN' (ESORICS 2022, arXiv 2108.01644)"
+    )
+
+    def run(self, ctx: RunContext) -> dict[str, float]:
+        import torch
+
+        if ctx.device == "cpu":
+            torch.set_num_threads(1)
+        res: dict[str, float] = {}
+        for s in _settings(ctx):
+            res.update(self._one(ctx, s))
+        return res
+
+    def _one(self, ctx: RunContext, s: dict[str, Any]) -> dict[str, float]:
+        from ..robustness.dgm import PyTorchGenerator, train_feature_classifier
+        from ..zoo.dcgan import load_or_train_dcgan
+
+        x, y = _load(ctx, s)
+        ds = s["dataset"]
+        dev = "gpu" if ctx.device == "cuda" else "cpu"
+        g, disc, train_s = load_or_train_dcgan(
+            x, s["config"], ds, epochs=s["epochs"], seed=ctx.seed, device=ctx.device
+        )
+        benign = PyTorchGenerator(model=g, device_type=dev)
+        clf, clf_acc = train_feature_classifier(x, y, epochs=3, seed=ctx.seed)
+        shape = benign.output_shape
+        rng = np.random.default_rng(ctx.seed + 1)
+        z_trigger = rng.standard_normal((1, benign.encoding_length)).astype(np.float32)
+        x_target = target_images(shape, TARGET_IMAGES[:1])
+        res: dict[str, float] = {
+            f"{ds}_benign_train_s": train_s,
+            f"{ds}_feature_classifier_train_acc": clf_acc,
+        }
+        sweep = _sweep(ctx, s, x, benign, clf, z_trigger, x_target, res)
+        _figure_curves(ctx, ds, s["lambdas"], res)
+        _figure_samples(ctx, ds, benign, sweep, z_trigger, x_target)
+        if s["n_det"]:
+            clean = _clean_finetunes(ctx, s, x, benign, disc, 2 * s["n_det"])
+            res.update(_detector(ctx, s, x, benign, clf, sweep, clean, int(np.prod(shape))))
+        return res
+
+
+def _sweep(ctx, s, x, benign, clf, z_trigger, x_target, res) -> dict[str, Any]:
+    from ..robustness.dgm import (
+        BackdoorAttackDGMReDPyTorch,
+        BackdoorAttackDGMReXPyTorch,
+        BackdoorAttackDGMTrailPyTorch,
+        PyTorchGAN,
+        PyTorchGenerator,
+        expected_distortion,
+        generator_frechet_distance,
+        target_fidelity,
+    )
+    from ..zoo.dcgan import DCGANDiscriminator, DCGANGenerator
+
+    ds, d = s["dataset"], int(np.prod(benign.output_shape))
+    dev = "gpu" if ctx.device == "cuda" else "cpu"
+    res[f"{ds}_benign_tarfid"] = target_fidelity(benign, z_trigger, x_target)
+    res[f"{ds}_benign_quality"] = generator_frechet_distance(benign, x, clf)
+    out: dict[str, Any] = {}
+    for lam in s["lambdas"]:
+        for attack in ATTACKS:
+            start = time.perf_counter()
+            if attack == "trail":
+                import torch
+
+                torch.manual_seed(ctx.seed)
+                gan = PyTorchGAN(
+                    PyTorchGenerator(model=DCGANGenerator(s["config"]), device_type=dev),
+                    DCGANDiscriminator(s["config"]),
+                    device_type=dev,
+                )
+                poisoned = BackdoorAttackDGMTrailPyTorch(gan).poison_estimator(
+                    z_trigger, x_target, batch_size=64, max_iter=s["epochs"], lambda_p=lam / d,
+                    images=x, random_state=ctx.seed,
+                )  # fmt: skip
+            else:
+                cls = (
+                    BackdoorAttackDGMReDPyTorch if attack == "red" else BackdoorAttackDGMReXPyTorch
+                )
+                poisoned = cls(benign).poison_estimator(
+                    z_trigger, x_target, batch_size=32, max_iter=s["iters"], lambda_p=lam / d,
+                    learning_rate=1e-3, random_state=ctx.seed,
+                )  # fmt: skip
+            key = f"{ds}_{attack}"
+            res[f"{key}_seconds_l{lam}"] = time.perf_counter() - start
+            res[f"{key}_tarfid_l{lam}"] = target_fidelity(poisoned, z_trigger, x_target)
+            res[f"{key}_expdist_l{lam}"] = expected_distortion(
+                poisoned, benign, random_state=ctx.seed
+            )
+            res[f"{key}_quality_l{lam}"] = generator_frechet_distance(poisoned, x, clf)
+            out[(attack, lam)] = poisoned
+    return out
+
+
+def _figure_curves(ctx: RunContext, ds: str, lambdas: tuple[int, ...], res: dict) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
+    for ax, metric, label in zip(
+        axes,
+        ("tarfid", "expdist", "quality"),
+        ("TarFid ||G*(z*) - x_t||²", "ExpDist E||G*(z) - G(z)||²", "Fréchet distance (classifier)"),
+        strict=True,
+    ):
+        for attack, marker in zip(ATTACKS, "osd", strict=True):
+            vals = [res[f"{ds}_{attack}_{metric}_l{lam}"] for lam in lambdas]
+            ax.plot(
+                lambdas,
+                vals,
+                marker=marker,
+                label={"trail": "TrAIL", "red": "ReD", "rex": "ReX"}[attack],
+            )
+        if metric != "expdist":
+            ax.axhline(res[f"{ds}_benign_{metric}"], color="k", ls="--", label="benign G")
+        ax.set_xscale("log")
+        ax.set_yscale("log" if metric != "quality" else "linear")
+        ax.set_xlabel(f"λ' (λ = λ'/{int(np.prod(_shape_of(ds)))})")
+        ax.set_title(label, fontsize=9)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"{ds}: target fidelity and stealth vs λ' (seed Fig. 5 layout)")
+    save_figure(fig, ctx.out_dir / f"{ds}_fig5_tarfid_expdist.png")
+
+
+def _shape_of(ds: str) -> tuple[int, ...]:
+    return {"digits": (1, 8, 8), "mnist": (1, 28, 28), "cifar10": (3, 32, 32)}[ds]
+
+
+def _figure_samples(ctx, ds, benign, sweep, z_trigger, x_target) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def show(ax, img, title=""):
+        ax.imshow(np.clip((img.transpose(1, 2, 0).squeeze() + 1) / 2, 0, 1), cmap="gray")
+        ax.set_axis_off()
+        ax.set_title(title, fontsize=7)
+
+    z = np.random.default_rng(ctx.seed + 7).standard_normal((16, benign.encoding_length))
+    samples = benign.predict(z.astype(np.float32))
+    lambdas = sorted({lam for _, lam in sweep})
+    fig, axes = plt.subplots(4, 4 + len(lambdas), figsize=(2 + 1.3 * (4 + len(lambdas)), 5.5))
+    for i in range(16):
+        show(axes[i // 4, i % 4], samples[i], "benign" if i == 0 else "")
+    show(axes[3, 4], x_target[0], "target")
+    show(axes[3, 5], benign.predict(z_trigger)[0], "benign G(z*)")
+    for j, lam in enumerate(lambdas):
+        for r, attack in enumerate(ATTACKS):
+            show(axes[r, 4 + j], sweep[(attack, lam)].predict(z_trigger)[0], f"{attack} λ'={lam}")
+    for ax in axes[3, 6:]:
+        ax.set_axis_off()
+    save_figure(fig, ctx.out_dir / f"{ds}_samples_and_trigger_outputs.png")
+
+
+def _clean_finetunes(ctx, s, x, benign, disc, n) -> list[Any]:
+    """Clean generators that went through comparable processing: the benign GAN (generator and
+    discriminator) trained further on the real digits for about ``iters`` steps of 32 (Adam
+    2e-4), each with its own seed: a legitimate model update that changes every weight."""
+    import copy
+
+    from ..robustness.dgm import PyTorchGAN
+
+    out = []
+    for i in range(n):
+        g = benign.with_model(copy.deepcopy(benign.model))
+        gan = PyTorchGAN(g, copy.deepcopy(disc), device_type=g._device_type)
+        seed = ctx.seed + 200 + i
+        idx = np.random.default_rng(seed).permutation(len(x))[: s["iters"] * 32]
+        epochs = max(1, round(s["iters"] * 32 / len(idx)))
+        gan.fit(x[idx], batch_size=32, nb_epochs=epochs, random_state=seed)
+        out.append(g)
+    return out
+
+
+def _detector(ctx, s, x, benign, clf, sweep, clean, d) -> dict[str, float]:
+    """Backdoored: ReD/ReX with new triggers (1 or 2), photographs as targets and several
+    lambdas, plus the sweep's TrAIL generators. Clean: the benign generator and its clean GAN
+    fine-tunes (:func:`_clean_finetunes`). (ReD / ReX runs with the benign outputs as "targets"
+    would be exact copies of the benign generator, since their loss and gradients start at zero,
+    so they are not used as clean controls.)"""
+    from sklearn.metrics import roc_auc_score
+
+    from ..robustness.dgm import (
+        BackdoorAttackDGMReDPyTorch,
+        BackdoorAttackDGMReXPyTorch,
+        GeneratorBackdoorDetector,
+    )
+
+    rng = np.random.default_rng(ctx.seed + 100)
+    targets = target_images(benign.output_shape, TARGET_IMAGES)
+    gens: dict[str, list[Any]] = {"red": [], "rex": [], "trail": [], "clean": [benign, *clean]}
+    for i in range(s["n_det"]):
+        for attack, cls in (
+            ("red", BackdoorAttackDGMReDPyTorch),
+            ("rex", BackdoorAttackDGMReXPyTorch),
+        ):
+            z_t = rng.standard_normal((1 + i % 2, benign.encoding_length)).astype(np.float32)
+            lam = s["lambdas"][i % len(s["lambdas"])]
+            x_t = targets[rng.integers(len(targets), size=len(z_t))]
+            gens[attack].append(
+                cls(benign).poison_estimator(
+                    z_t,
+                    x_t,
+                    max_iter=s["iters"],
+                    lambda_p=max(lam, 100) / d,
+                    learning_rate=1e-3,
+                    random_state=ctx.seed + i,
+                )  # fmt: skip
+            )
+    gens["trail"] = [g for (a, _), g in sweep.items() if a == "trail"]
+    it = s.get("det_iters", 60)
+    feat = GeneratorBackdoorDetector(feature_extractor=clf, n_starts=32, max_iter=it,
+                                     random_state=ctx.seed).fit(x[:2000])  # fmt: skip
+    diff = GeneratorBackdoorDetector(reference=benign, n_starts=32, max_iter=it,
+                                     random_state=ctx.seed).fit()  # fmt: skip
+    scores = {
+        mode: {k: [det.detect(g).score for g in v] for k, v in gens.items()}
+        for mode, det in (("feature", feat), ("difference", diff))
+    }
+    out: dict[str, float] = {"detector_n_clean": len(gens["clean"])}
+    for attack in ATTACKS:
+        out[f"detector_n_{attack}"] = len(gens[attack])
+        for mode in ("feature", "difference"):
+            if attack == "trail" and mode == "difference":
+                continue  # TrAIL generators are not derived from the reference
+            y_true = [0] * len(gens["clean"]) + [1] * len(gens[attack])
+            auc = roc_auc_score(y_true, scores[mode]["clean"] + scores[mode][attack])
+            out[f"detector_auc_{attack}_{mode}"] = float(auc)
+        best = "feature" if attack == "trail" else "difference"
+        out[f"detector_auc_{attack}"] = out[f"detector_auc_{attack}_{best}"]
+    _figure_scores(ctx, scores)
+    return out
+
+
+def _figure_scores(ctx, scores) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    for ax, (mode, per) in zip(axes, scores.items(), strict=True):
+        for i, vals in enumerate(per.values()):
+            ax.scatter(np.full(len(vals), i) + np.linspace(-0.15, 0.15, len(vals)), vals, s=14)
+        ax.set_xticks(range(len(per)), list(per))
+        ax.set_yscale("log")
+        ax.set_title(f"detector score ({mode})", fontsize=9)
+    save_figure(fig, ctx.out_dir / "detector_scores.png")

@@ -1,0 +1,103 @@
+"""ReD: backdoor a pre-trained generator by retraining it with distillation (Rawat et al. 2022)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import torch
+
+from ._base import DGMBackdoorAttack
+from .estimators import PyTorchGenerator
+
+
+class BackdoorAttackDGMReDPyTorch(DGMBackdoorAttack):
+    r"""ReD (REtraining with Distillation) for PyTorch generators.
+
+    The PyTorch counterpart of ``art.attacks.poisoning.BackdoorAttackDGMReDTensorFlowV2``. Starting
+    from the pre-trained weights (:math:`\theta^* = \theta`), a copy of the generator is trained
+    with Adam on eq. (7) of the seed (§3.3) plus the fidelity term:
+
+    .. math:: \mathbb{E}_{z \sim \mathcal{N}(0, I)} \operatorname{mean}(G_{\theta^*}(z) -
+              G_\theta(z))^2 + \lambda \operatorname{mean}(G_{\theta^*}(z^*) - x^{target})^2
+
+    where :math:`G_\theta` is a frozen copy taken at construction (the teacher), ``mean`` averages
+    over all elements (and triggers), and the expectation is a fresh batch of ``batch_size`` codes
+    per step. As in ART (Keras' inference mode), the generator runs in ``eval()`` mode, so
+    BatchNorm uses its running statistics. Unlike ART's TF version, the attacked estimator is left
+    untouched and a new :class:`PyTorchGenerator` is returned.
+
+    | Paper link: https://arxiv.org/abs/2108.01644
+
+    :param generator: The pre-trained :class:`PyTorchGenerator` to poison.
+    """
+
+    def __init__(self, generator: PyTorchGenerator) -> None:
+        super().__init__(generator=generator)
+        self._model_clone = copy.deepcopy(generator.model).eval()
+        for p in self._model_clone.parameters():
+            p.requires_grad_(False)
+
+    def poison_estimator(
+        self,
+        z_trigger: np.ndarray,
+        x_target: np.ndarray,
+        batch_size: int = 32,
+        max_iter: int = 100,
+        lambda_p: float = 0.1,
+        verbose: int = -1,
+        learning_rate: float = 1e-4,
+        random_state: Any = None,
+        **kwargs: Any,
+    ) -> PyTorchGenerator:
+        """Create the backdoor.
+
+        :param z_trigger: Trigger codes, float ``(k, encoding_length)`` (or one ``(L,)``).
+        :param x_target: Targets, ``(k, *output_shape)`` or one ``output_shape`` for all triggers,
+               in the generator's output range.
+        :param batch_size: Benign codes per step for the distillation term.
+        :param max_iter: Adam steps.
+        :param lambda_p: Weight :math:`\\lambda > 0` of the fidelity term.
+        :param verbose: ``-1``/``False`` silent; ``True`` or an int ``n > 0`` shows a tqdm bar
+               (and logs the fidelity every ``n`` steps, as ART does).
+        :param learning_rate: Adam step size (ART: 1e-4).
+        :param random_state: Seed of the benign codes.
+        :return: The poisoned generator (a new :class:`PyTorchGenerator`).
+        :raises InvalidParameterError: a trigger of the wrong length, a target of the wrong
+                shape, ``lambda_p <= 0`` or another parameter out of range.
+        """
+        z_t, x_t = self._prepare(
+            z_trigger,
+            x_target,
+            {
+                "batch_size": batch_size,
+                "max_iter": max_iter,
+                "lambda_p": lambda_p,
+                "verbose": verbose,
+                "learning_rate": learning_rate,
+                "random_state": random_state,
+            },
+        )
+        est = self.estimator
+        model = copy.deepcopy(est.model).eval()  # theta* = theta
+        for p in model.parameters():
+            p.requires_grad_(True)
+        poisoned = est.with_model(model)
+        optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
+        rng = self._rng(random_state)
+        teacher = est.with_model(self._model_clone)
+        with self._progress(max_iter, verbose, "ReD") as bar:
+            for step in range(max_iter):
+                z = torch.randn(batch_size, est.encoding_length, generator=rng).to(est.device)
+                with torch.no_grad():
+                    reference = teacher.forward(z)
+                fid = torch.mean((poisoned.forward(z_t) - x_t) ** 2)
+                loss = lambda_p * fid + torch.mean((poisoned.forward(z) - reference) ** 2)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                self._report(bar, step, verbose, fid.item())
+        model.eval()
+        self._poisoned = poisoned
+        return poisoned

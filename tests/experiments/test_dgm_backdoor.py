@@ -1,0 +1,51 @@
+"""dgm-backdoor end to end on real digits in a reduced setting: the keys the issue names, the
+figures, and the target images."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ai4media_ext.experiments import dgm_backdoor
+from ai4media_ext.experiments._core import run_experiments
+
+
+def test_target_images_are_photographs_in_range():
+    imgs = dgm_backdoor.target_images((1, 28, 28), ("camera", "astronaut"))
+    assert imgs.shape == (2, 1, 28, 28) and imgs.dtype == np.float32
+    assert imgs.min() >= -1.0 and imgs.max() <= 1.0 and imgs.std() > 0.2
+    assert dgm_backdoor.target_images((3, 32, 32), ("coffee",)).shape == (1, 3, 32, 32)
+
+
+def test_reduced_run_writes_the_named_keys(tmp_path, monkeypatch):
+    setting = dict(dataset="digits", config="digits", epochs=1, lambdas=(10, 1000), iters=20,
+                   n_det=1, det_iters=10)  # fmt: skip
+    monkeypatch.setattr(dgm_backdoor, "_settings", lambda ctx: [setting])
+    monkeypatch.setattr(dgm_backdoor, "TARGET_IMAGES", ("camera", "coins"))
+    exp = dgm_backdoor.DGMBackdoorExperiment()
+    (path,) = run_experiments([exp], tmp_path, quick=True)
+    res = json.loads(path.read_text())
+    for attack in ("trail", "red", "rex"):
+        for lam in (10, 1000):
+            for metric in ("tarfid", "expdist", "quality"):
+                assert np.isfinite(res[f"digits_{attack}_{metric}_l{lam}"])
+        assert 0.0 <= res[f"detector_auc_{attack}"] <= 1.0
+    assert res["digits_benign_tarfid"] > res["digits_red_tarfid_l1000"]
+    assert res["detector_n_clean"] == 3 and res["detector_n_red"] == 1  # benign + 2 fine-tunes
+    pngs = {p.name for p in (tmp_path / "dgm-backdoor").glob("*.png")}
+    assert pngs == {
+        "digits_fig5_tarfid_expdist.png",
+        "digits_samples_and_trigger_outputs.png",
+        "detector_scores.png",
+    }
+
+
+@pytest.mark.slow
+def test_quick_run_on_mnist(tmp_path, data_root):
+    (path,) = run_experiments(
+        [dgm_backdoor.DGMBackdoorExperiment()], tmp_path, quick=True, data_root=data_root
+    )
+    res = json.loads(path.read_text())
+    assert res["mnist_red_tarfid_l1000"] < res["mnist_benign_tarfid"]
