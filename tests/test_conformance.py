@@ -72,6 +72,23 @@ def _objectgraphs():
     return ObjectGraphs(16, 3, hidden_channels=8)
 
 
+def _dgm_generator():
+    import torch
+
+    from ai4media_ext.robustness.dgm import PyTorchGenerator
+    from ai4media_ext.zoo.dcgan import DCGANGenerator
+
+    torch.manual_seed(0)
+    return PyTorchGenerator(32, DCGANGenerator("digits"), device_type="cpu")
+
+
+def _dgm_gan():
+    from ai4media_ext.robustness.dgm import PyTorchGAN
+    from ai4media_ext.zoo.dcgan import DCGANDiscriminator
+
+    return PyTorchGAN(_dgm_generator(), DCGANDiscriminator("digits"), device_type="cpu")
+
+
 #: group:name -> (valid kwargs factory, marks)
 VALID = {
     "ai4media_ext.art.attacks:k_anonymity": (lambda: {"classifier": _art_classifier()}, []),
@@ -133,6 +150,22 @@ VALID = {
         lambda: {"forward_func": _objectgraphs()},
         [],
     ),
+    "ai4media_ext.art.estimators:pytorch_generator": (
+        lambda: {"encoding_length": 32, "model": _dgm_generator().model, "device_type": "cpu"},
+        [],
+    ),
+    "ai4media_ext.art.estimators:pytorch_gan": (
+        lambda: {
+            "generator": _dgm_generator(),
+            "discriminator": _dgm_gan().discriminator,
+            "device_type": "cpu",
+        },
+        [],
+    ),
+    "ai4media_ext.art.attacks:trail": (lambda: {"gan": _dgm_gan()}, []),
+    "ai4media_ext.art.attacks:red": (lambda: {"generator": _dgm_generator()}, []),
+    "ai4media_ext.art.attacks:rex": (lambda: {"generator": _dgm_generator()}, []),
+    "ai4media_ext.art.detectors:generator_backdoor_detector": (lambda: {}, []),
     **{
         f"ai4media_ext.art.attacks:{name}": (lambda: {"estimator": _retrieval_estimator()}, [])
         for name in ("meta_attack", "uap_retrieval", "merged_uap_retrieval")

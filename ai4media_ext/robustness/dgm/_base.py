@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 from art.attacks.attack import PoisoningAttackGenerator
+from art.exceptions import EstimatorError
 from tqdm.auto import tqdm
 
 from ..._validation import Interval, InvalidParameterError, check_params
@@ -61,13 +62,33 @@ def check_trigger_target(
     return z, x
 
 
+class InvalidEstimatorError(EstimatorError, InvalidParameterError):
+    """ART's ``EstimatorError`` for an estimator of the wrong kind, which is also our
+    ``InvalidParameterError`` (so both ART's and this package's conventions hold)."""
+
+    def __init__(self, param: str, this_class: type, expected: list, given: Any) -> None:
+        super().__init__(this_class, expected, given)
+        self.message = (
+            f"The {param!r} parameter of {this_class.__name__} is invalid: {self.message}"
+        )
+        self.args = (self.message,)
+
+
 class DGMBackdoorAttack(PoisoningAttackGenerator):
     """Base of the PyTorch DGM backdoor attacks (``poison_estimator`` is the subclasses')."""
 
     attack_params = PoisoningAttackGenerator.attack_params + ["generator", "z_trigger", "x_target"]
     _estimator_requirements: tuple = (PyTorchGenerator,)
+    _parameter_constraints: dict[str, list] = {"generator": [PyTorchGenerator]}
 
     def __init__(self, generator: PyTorchGenerator) -> None:
+        if "generator" in self._parameter_constraints:
+            try:
+                check_params(self, {"generator": generator}, self._parameter_constraints)
+            except InvalidParameterError:
+                raise InvalidEstimatorError(
+                    "generator", self.__class__, [PyTorchGenerator], generator
+                ) from None
         super().__init__(generator=generator)
         self._z_trigger: np.ndarray | None = None
         self._x_target: np.ndarray | None = None

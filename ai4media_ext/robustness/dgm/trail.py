@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..._validation import InvalidParameterError
+from ..._validation import InvalidParameterError, check_params
 from ._base import DGMBackdoorAttack, show_progress
 from .estimators import PyTorchGAN, PyTorchGenerator
 
@@ -32,12 +32,10 @@ class BackdoorAttackDGMTrailPyTorch(DGMBackdoorAttack):
     """
 
     _estimator_requirements: tuple = ()
+    _parameter_constraints: dict[str, list] = {"gan": [PyTorchGAN]}
 
     def __init__(self, gan: PyTorchGAN) -> None:
-        if not isinstance(gan, PyTorchGAN):
-            raise InvalidParameterError(
-                f"gan must be an ai4media_ext PyTorchGAN, got {type(gan).__name__}"
-            )
+        check_params(self, {"gan": gan}, self._parameter_constraints)
         super().__init__(generator=gan.generator)
         self._gan = gan
 
