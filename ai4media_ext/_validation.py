@@ -38,6 +38,7 @@ __all__ = [
     "check_params",
     "check_labels",
     "check_array",
+    "check_kwargs",
 ]
 
 
@@ -344,3 +345,30 @@ def check_array(
     if finite and not np.all(np.isfinite(arr)):
         raise InvalidParameterError(f"{name} must be finite (no NaN or inf)")
     return arr
+
+
+def check_kwargs(where: str, kwargs: Mapping[str, Any], allowed: Iterable[str] = ()) -> None:
+    """Refuse keyword arguments that a ``**kwargs`` signature (kept for the host's API) does not
+    use, instead of swallowing them silently.
+
+    Parameters
+    ----------
+    where : str
+        The callable's name for the message, e.g. ``"MetaAttack.generate"``.
+    kwargs : mapping
+        The ``**kwargs`` received.
+    allowed : iterable of str
+        The keywords the callable reads.
+
+    Raises
+    ------
+    TypeError
+        ``<where>() got unexpected keyword argument(s) [...]; accepted: [...]``, as Python does.
+    """
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        accepted = sorted(allowed)
+        raise TypeError(
+            f"{where}() got unexpected keyword argument(s) {unknown}"
+            + (f"; accepted: {accepted}" if accepted else "")
+        )

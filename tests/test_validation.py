@@ -117,3 +117,50 @@ def test_check_array():
         check_array(np.ones(3), ndim=2)
     with pytest.raises(InvalidParameterError, match="empty"):
         check_array(np.ones((0, 2)))
+
+
+def test_check_kwargs():
+    from ai4media_ext._validation import check_kwargs
+
+    check_kwargs("f", {"a": 1}, ("a", "b"))
+    check_kwargs("f", {})
+    with pytest.raises(TypeError, match=r"f\(\) got unexpected keyword argument\(s\) \['c'\]"):
+        check_kwargs("f", {"a": 1, "c": 2}, ("a",))
+
+
+def test_no_public_kwargs_are_swallowed():
+    """Issue 15 item 12, the whole kind: every ``**kwargs`` entry point of the new modules
+    refuses an unknown keyword (HCP, K-A3 and RCV have their own tests)."""
+    import torch
+
+    from ai4media_ext.robustness.dgm import (
+        BackdoorAttackDGMReDPyTorch,
+        BackdoorAttackDGMReXPyTorch,
+        PyTorchGAN,
+        PyTorchGenerator,
+    )
+    from ai4media_ext.robustness.metaattack import MetaAttack, PyTorchRetrievalEstimator
+    from ai4media_ext.zoo.dcgan import DCGANDiscriminator, DCGANGenerator
+    from ai4media_ext.zoo.reid import IDENet
+
+    torch.manual_seed(0)
+    gen = PyTorchGenerator(32, DCGANGenerator("digits"), device_type="cpu")
+    z = np.zeros((1, 32), np.float32)
+    x = np.zeros((1, 1, 8, 8), np.float32)
+    calls = [
+        lambda: gen.predict(z, bogus=1),
+        lambda: gen.loss_gradient(z, x, bogus=1),
+        lambda: PyTorchGAN(gen, DCGANDiscriminator("digits"), device_type="cpu").fit(x, bogus=1),
+        lambda: BackdoorAttackDGMReDPyTorch(gen).poison_estimator(z, x[0], bogus=1),
+        lambda: BackdoorAttackDGMReXPyTorch(gen).poison_estimator(z, x[0], bogus=1),
+    ]
+    est = PyTorchRetrievalEstimator(IDENet(), (3, 28, 28), clip_values=(0.0, 1.0))
+    xr = np.zeros((2, 3, 28, 28), np.float32)
+    calls += [
+        lambda: est.predict(xr, bogus=1),
+        lambda: est.loss_gradient(xr, np.zeros((2, 64), np.float32), bogus=1),
+        lambda: MetaAttack(est, verbose=False).generate(xr, bogus=1),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match="bogus"):
+            call()

@@ -29,7 +29,14 @@ from typing import Any
 import numpy as np
 
 from ..._compat import require
-from ..._validation import Interval, InvalidParameterError, Options, check_array, check_params
+from ..._validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    check_array,
+    check_kwargs,
+    check_params,
+)
 from ._geometry import PolicyGeometry, policy_geometry
 from ._models import MODEL_EXPLAINERS, choose_explainer, model_attributions
 from ._policy_shapley import MAX_POLICY_VARIABLES, policy_shapley
@@ -274,6 +281,7 @@ class DecisionSystemExplainer(shap.Explainer):
             Not exactly one input, ``main_effects``/``error_bounds`` requested (not computed),
             ``X`` not 2-D or with NaN.
         """
+        check_kwargs("DecisionSystemExplainer.__call__", kwargs)
         if len(args) != 1:
             raise InvalidParameterError("DecisionSystemExplainer explains one input array X")
         if main_effects or error_bounds:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..._compat import require
-from ..._validation import Interval, InvalidParameterError, check_params
+from ..._validation import Interval, InvalidParameterError, check_kwargs, check_params
 
 require("art", "art")
 
@@ -178,6 +178,7 @@ class PyTorchGenerator(GeneratorMixin, PyTorchEstimator):
         :return: Samples, float32 ``(N, *output_shape)``.
         :raises InvalidParameterError: codes of the wrong length or non-finite.
         """
+        check_kwargs("PyTorchGenerator.predict", kwargs)
         z = self.check_latent(x)
         check_params(
             self,
@@ -208,6 +209,7 @@ class PyTorchGenerator(GeneratorMixin, PyTorchEstimator):
         :param y: Samples ``(N, *output_shape)``.
         :return: float32 ``(N, encoding_length)``.
         """
+        check_kwargs("PyTorchGenerator.loss_gradient", kwargs)
         z = torch.from_numpy(self.check_latent(x)).to(self._device).requires_grad_(True)
         target = torch.as_tensor(np.asarray(y, dtype=np.float32), device=self._device)
         self._model.eval()
@@ -345,6 +347,9 @@ class PyTorchGAN(PyTorchEstimator):
         :raises InvalidParameterError: missing, non-finite or wrongly shaped samples.
         :raises FloatingPointError: a loss became NaN or inf.
         """
+        check_kwargs(
+            "PyTorchGAN.fit", kwargs, ("images", "random_state", "generator_extra_loss", "verbose")
+        )
         images = x if x is not None else kwargs.get("images")
         if images is None:
             raise InvalidParameterError("x (or images=) must hold the real training samples")
@@ -382,6 +387,7 @@ class PyTorchGAN(PyTorchEstimator):
         )
 
     def loss_gradient(self, x: np.ndarray, y: np.ndarray, **kwargs: Any) -> np.ndarray:
+        check_kwargs("PyTorchGAN.loss_gradient", kwargs)
         raise NotImplementedError("a GAN has no single loss gradient; use its generator")
 
     def get_activations(

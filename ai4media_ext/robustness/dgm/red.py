@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..._validation import check_kwargs
 from ._base import DGMBackdoorAttack
 from .estimators import PyTorchGenerator
 
@@ -67,6 +68,7 @@ class BackdoorAttackDGMReDPyTorch(DGMBackdoorAttack):
         :raises InvalidParameterError: a trigger of the wrong length, a target of the wrong
                 shape, ``lambda_p <= 0`` or another parameter out of range.
         """
+        check_kwargs("BackdoorAttackDGMReDPyTorch.poison_estimator", kwargs)
         z_t, x_t = self._prepare(
             z_trigger,
             x_target,

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..._validation import Interval, InvalidParameterError, check_params
+from ..._validation import Interval, InvalidParameterError, check_kwargs, check_params
 from ._base import DGMBackdoorAttack
 from .estimators import PyTorchGenerator
 
@@ -183,6 +183,7 @@ class BackdoorAttackDGMReXPyTorch(DGMBackdoorAttack):
         :raises InvalidParameterError: a trigger of the wrong length, a target of the wrong
                 shape, ``lambda_p <= 0`` or another parameter out of range.
         """
+        check_kwargs("BackdoorAttackDGMReXPyTorch.poison_estimator", kwargs)
         params = {
             "batch_size": batch_size,
             "max_iter": max_iter,

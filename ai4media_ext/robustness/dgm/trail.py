@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..._validation import InvalidParameterError, check_params
+from ..._validation import InvalidParameterError, check_kwargs, check_params
 from ._base import DGMBackdoorAttack, show_progress
 from .estimators import PyTorchGAN, PyTorchGenerator
 
@@ -70,6 +70,7 @@ class BackdoorAttackDGMTrailPyTorch(DGMBackdoorAttack):
         :raises InvalidParameterError: a trigger of the wrong length, a target of the wrong shape,
                 ``lambda_p <= 0``, missing ``images`` or another parameter out of range.
         """
+        check_kwargs("BackdoorAttackDGMTrailPyTorch.poison_estimator", kwargs)
         z_t, x_t = self._prepare(
             z_trigger,
             x_target,

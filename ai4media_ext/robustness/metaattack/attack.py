@@ -21,7 +21,14 @@ from typing import Any
 import numpy as np
 
 from ..._compat import require
-from ..._validation import Interval, InvalidParameterError, Options, check_array, check_params
+from ..._validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    check_array,
+    check_kwargs,
+    check_params,
+)
 
 require("art", "art")
 
@@ -244,6 +251,7 @@ class _UniversalRetrievalAttack(EvasionAttack):
         :param y: Unused (the attack is label-free: pseudo-labels come from k-means).
         :raises InvalidParameterError: ``x`` of the wrong shape.
         """
+        check_kwargs("MetaAttack.generate", kwargs, ("x_virtual",))
         arr = self._check_x(x, "x")
         if self.noise_ is None:
             self.fit(arr, kwargs.get("x_virtual"))

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..._compat import require
-from ..._validation import InvalidParameterError, check_array, check_params
+from ..._validation import InvalidParameterError, check_array, check_kwargs, check_params
 
 require("art", "art")
 
@@ -139,6 +139,7 @@ class PyTorchRetrievalEstimator(PyTorchEstimator):
     def predict(self, x: np.ndarray, batch_size: int = 128, training_mode: bool = False,
                 **kwargs: Any) -> np.ndarray:  # fmt: skip
         """Features ``(n, d)`` float32 of ``x`` ``(n,) + input_shape`` (not modified)."""
+        check_kwargs("PyTorchRetrievalEstimator.predict", kwargs)
         import torch
         import torch.nn.functional as F
 
@@ -171,6 +172,7 @@ class PyTorchRetrievalEstimator(PyTorchEstimator):
         :param y: The loss's second argument, e.g. reference features ``(n, d)``.
         :raises InvalidParameterError: ``x`` of the wrong shape or non-finite.
         """
+        check_kwargs("PyTorchRetrievalEstimator.loss_gradient", kwargs)
         x = self._check_x(x)
         self._model.train(mode=training_mode)
         xt, loss = self._loss_tensor(x, y)
@@ -181,6 +183,7 @@ class PyTorchRetrievalEstimator(PyTorchEstimator):
     def compute_loss(self, x: np.ndarray, y: np.ndarray, reduction: str = "none",
                      **kwargs: Any) -> np.ndarray:  # fmt: skip
         """Retrieval loss per sample (``reduction="none"``), or its ``"mean"`` / ``"sum"``."""
+        check_kwargs("PyTorchRetrievalEstimator.compute_loss", kwargs)
         import torch
 
         if reduction not in ("none", "mean", "sum"):
@@ -225,6 +228,7 @@ class PyTorchRetrievalEstimator(PyTorchEstimator):
 
         :raises NotImplementedError: the model has no identity classifier (``logits``).
         """
+        check_kwargs("PyTorchRetrievalEstimator.fit", kwargs, ("learning_rate", "random_state"))
         from ...zoo.reid import train_reid
 
         if not hasattr(self._model, "logits"):
