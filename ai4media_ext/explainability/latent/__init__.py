@@ -6,9 +6,14 @@
   vectorised, used as attributes of generated digits.
 """
 
-from .directions import LatentDirections, project_out
-from .morpho import MEASURES, morpho_measures
-from .sampling import (
+from ..._compat import require
+
+require("sklearn", "xai")
+require("skimage", "xai")
+
+from .directions import LatentDirections, project_out  # noqa: E402
+from .morpho import MEASURES, morpho_measures  # noqa: E402
+from .sampling import (  # noqa: E402
     balanced_indices,
     combination_codes,
     confident_mask,

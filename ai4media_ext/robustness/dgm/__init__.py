@@ -11,9 +11,14 @@
   :func:`inspect_architecture` (static check against a reference).
 """
 
-from .detector import DetectionResult, GeneratorBackdoorDetector, inspect_architecture
-from .estimators import PyTorchGAN, PyTorchGenerator
-from .metrics import (
+from ..._compat import require
+
+require("torch", "art")
+require("art", "art")
+
+from .detector import DetectionResult, GeneratorBackdoorDetector, inspect_architecture  # noqa: E402
+from .estimators import PyTorchGAN, PyTorchGenerator  # noqa: E402
+from .metrics import (  # noqa: E402
     FeatureClassifier,
     expected_distortion,
     frechet_distance,
@@ -21,9 +26,9 @@ from .metrics import (
     target_fidelity,
     train_feature_classifier,
 )
-from .red import BackdoorAttackDGMReDPyTorch
-from .rex import BackdoorAttackDGMReXPyTorch, ExpandedGenerator
-from .trail import BackdoorAttackDGMTrailPyTorch
+from .red import BackdoorAttackDGMReDPyTorch  # noqa: E402
+from .rex import BackdoorAttackDGMReXPyTorch, ExpandedGenerator  # noqa: E402
+from .trail import BackdoorAttackDGMTrailPyTorch  # noqa: E402
 
 __all__ = [
     "BackdoorAttackDGMReDPyTorch",
