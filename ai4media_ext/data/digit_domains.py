@@ -4,7 +4,9 @@ Person re-ID sets (Market-1501, DukeMTMC, MSMT17, PersonX) are not available off
 MetaAttack experiment reproduces the method's structure on digit retrieval, where a real source
 domain (handwritten MNIST), a *virtual* domain (digits rendered from the TrueType fonts that
 matplotlib ships, the PersonX analogue) and unseen target domains (MNIST-M style blends over
-CIFAR-10 crops, scikit-learn's 8x8 digits upscaled) all exist offline. Every function returns
+CIFAR-10 crops, scikit-learn's 8x8 digits upscaled) all exist offline. Without the data root,
+:func:`photo_backgrounds` (tiles of the photographs in scikit-image's wheel) replaces CIFAR-10 as
+the backgrounds of the same blend. Every function returns
 ``float32`` images of shape ``(n, 3, side, side)`` in ``[0, 1]`` (PyTorch / ART layout) and
 ``int64`` labels ``(n,)`` (the digit, i.e. the "identity").
 """
@@ -42,9 +44,15 @@ __all__ = [
     "font_digits",
     "font_dir",
     "gray_to_rgb",
+    "PHOTO_NAMES",
     "mnist_m",
+    "photo_backgrounds",
     "upscaled_digits",
 ]
+
+#: the colour photographs shipped inside scikit-image's wheel (``skimage/data/*.png|jpg``), which
+#: ``skimage.data`` loads with no download: the backgrounds of the digits-M blends.
+PHOTO_NAMES = ("astronaut", "chelsea", "coffee", "rocket")
 
 
 def font_dir() -> Path:
@@ -249,3 +257,51 @@ def upscaled_digits(side: int = 28) -> tuple[np.ndarray, np.ndarray]:
     t = torch.from_numpy(np.asarray(x, dtype=np.float32) / 16.0)[:, None]
     up = F.interpolate(t, size=(side, side), mode="bilinear", align_corners=False)
     return up.clamp(0, 1).repeat(1, 3, 1, 1).numpy(), y
+
+
+def photo_backgrounds(tile: int = 32, scale: float = 0.5) -> np.ndarray:
+    """Tiles of the real photographs shipped inside scikit-image's wheel (:data:`PHOTO_NAMES`).
+
+    Each photograph is downscaled by ``scale`` (PIL, antialiased, so a tile holds a scene part
+    of a size comparable to a CIFAR-10 image) and cut into non-overlapping ``tile x tile``
+    tiles; the backgrounds of :func:`mnist_m` when the offline data root (CIFAR-10) is absent.
+    No file is downloaded: the images are read from scikit-image's installation.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 ``(m, tile, tile, 3)``; ``m`` is 206 for the defaults.
+
+    Raises
+    ------
+    InvalidParameterError
+        ``tile`` not an int >= 8 or ``scale`` outside (0, 1].
+    DataNotFoundError
+        A photograph is missing from scikit-image's installation (the message names it).
+    """
+    check_params("photo_backgrounds", {"tile": tile, "scale": scale},
+                 {"tile": [Interval(numbers.Integral, 8, None, closed="left")],
+                  "scale": [Interval(numbers.Real, 0, 1, closed="right")]})  # fmt: skip
+    skdata = require("skimage.data", "xai")
+    require("PIL", "data")
+    from PIL import Image
+
+    tiles = []
+    for name in PHOTO_NAMES:
+        try:
+            img = np.asarray(getattr(skdata, name)())
+        except Exception as exc:  # a trimmed installation: pooch download or missing file
+            raise DataNotFoundError(
+                f"scikit-image's in-wheel photograph {name!r} (skimage.data.{name}) could not be "
+                f"loaded offline ({type(exc).__name__}: {exc}); reinstall scikit-image>=0.24"
+            ) from exc
+        if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
+            raise DataNotFoundError(
+                f"skimage.data.{name} is not a uint8 RGB photograph (shape {img.shape})"
+            )
+        h, w = (max(tile, round(d * scale)) for d in img.shape[:2])
+        small = np.asarray(Image.fromarray(img).resize((w, h), Image.Resampling.LANCZOS))
+        rows, cols = h // tile, w // tile
+        grid = small[: rows * tile, : cols * tile].reshape(rows, tile, cols, tile, 3)
+        tiles.append(grid.transpose(0, 2, 1, 3, 4).reshape(-1, tile, tile, 3))
+    return np.concatenate(tiles)

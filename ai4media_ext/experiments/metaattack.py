@@ -10,10 +10,25 @@ learned on the source model only and added to the target set's queries (gallery 
 target model's mAP / rank-1 are reported (lower = stronger attack). The source model on held-out
 MNIST (``<backbone>_mnist_to_mnist_*``) is the white-box reference.
 
-Keys: ``<backbone>_mnist_to_<target>_<method>_map`` / ``_rank1`` at eps = 8/255 (the paper's
+Without the offline data root (``ctx.data_root is None``) the experiment runs on real data shipped
+inside the pinned dependencies only: the real (handwritten) source is scikit-learn's 1797 digits
+upscaled to 28x28, split at random into disjoint halves: the source model's training set (whose
+first ``n_attack`` images are also the attack set) and the held-out white-box reference (query
+and gallery, ``<backbone>_digits_to_digits_*``); the virtual domain is unchanged (font-rendered
+digits); the single unseen target domain ``digitsm`` is the same MNIST-M blend of the digits'
+strokes over random crops of tiles of the colour photographs in scikit-image's wheel
+(:func:`~ai4media_ext.data.digit_domains.photo_backgrounds`: astronaut, chelsea, coffee, rocket)
+instead of CIFAR-10. Its target model trains on the blends of the source half's strokes (other
+backgrounds), and its query / gallery are the blends of the held-out half's strokes, so no
+attacked query shares a stroke with the attack set. This is a smaller, easier substitute than
+MNIST / MNIST-M (about 900 source images, 206 background tiles), not the MNIST numbers.
+
+Keys: ``<backbone>_<source>_to_<target>_<method>_map`` / ``_rank1`` at eps = 8/255 (the paper's
 setting; methods ``clean``, ``uap``, ``merged``, ``metaattack``) and
-``<backbone>_mnist_to_<target>_<method>_eps16_map`` / ``_rank1`` at 16/255, plus
-``<backbone>_<domain>_identity_acc`` and ``<backbone>_<method>_eps<e>_learn_seconds``.
+``<backbone>_<source>_to_<target>_<method>_eps16_map`` / ``_rank1`` at 16/255, plus
+``<backbone>_<domain>_identity_acc`` and ``<backbone>_<method>_eps<e>_learn_seconds``. With the
+data root: source ``mnist``, targets ``mnistm``, ``digits`` (and ``mnist``, white-box); without:
+source ``digits``, target ``digitsm`` (and ``digits``, white-box), so the key names say which.
 """
 
 from __future__ import annotations
@@ -30,6 +45,10 @@ BACKBONES = ("ide", "pcb")
 TARGETS = ("mnistm", "digits")
 #: where the perturbations are evaluated: the unseen targets, and the source itself (white-box)
 EVAL_SETS = TARGETS + ("mnist",)
+#: the same roles without the data root (in-wheel data only, see the module docstring)
+EMBEDDED_SOURCE = "digits"
+EMBEDDED_TARGETS = ("digitsm",)
+EMBEDDED_EVAL_SETS = EMBEDDED_TARGETS + (EMBEDDED_SOURCE,)
 METHODS = ("uap", "merged", "metaattack")
 EPS = (8, 16)  # in 1/255
 CACHE_VERSION = "v1"
@@ -43,8 +62,41 @@ def _settings(quick: bool) -> dict[str, int]:
                 max_iter=10, n_query=200, n_gallery=800)  # fmt: skip
 
 
+def _layout(ctx: RunContext) -> tuple[str, tuple[str, ...]]:
+    """The source domain and the evaluation sets (unseen targets, then the source itself)."""
+    if ctx.data_root is None:
+        return EMBEDDED_SOURCE, EMBEDDED_EVAL_SETS
+    return "mnist", EVAL_SETS
+
+
+def _embedded_domains(ctx: RunContext, s: dict[str, int]) -> dict[str, dict[str, Any]]:
+    """The in-wheel splits (no data root): digits source, font virtual, digits-M target."""
+    from ..data.digit_domains import font_digits, mnist_m, photo_backgrounds, upscaled_digits
+
+    rng = np.random.default_rng(ctx.seed)
+    x_dg, y_dg = upscaled_digits()
+    order = rng.permutation(len(y_dg))
+    half = (len(order) + 1) // 2
+    src, held = order[:half], order[half:]  # disjoint: source model / attack vs. reference
+    n_tr, n_q, n_g = min(s["n_train"], len(src)), s["n_query"], s["n_gallery"]
+    strokes = np.rint(x_dg[:, 0] * 255).astype(np.uint8)  # the grey digits, 0-255
+    x_dm = mnist_m(strokes, photo_backgrounds(), random_state=rng)
+    x_virtual, _, _ = font_digits(s["n_virtual"], random_state=rng)
+    n_tr_dm = min(s["n_train_digits"], len(src))
+    q, g = held[:n_q], held[n_q : n_q + n_g]
+    return {
+        "digits": {"train": (x_dg[src[:n_tr]], y_dg[src[:n_tr]]),
+                   "query": (x_dg[q], y_dg[q]), "gallery": (x_dg[g], y_dg[g])},
+        "virtual": {"train": (x_virtual, None)},
+        "digitsm": {"train": (x_dm[src[-n_tr_dm:]], y_dg[src[-n_tr_dm:]]),
+                    "query": (x_dm[q], y_dg[q]), "gallery": (x_dm[g], y_dg[g])},
+    }  # fmt: skip
+
+
 def _domains(ctx: RunContext, s: dict[str, int]) -> dict[str, dict[str, Any]]:
     """Train / query / gallery splits of each domain (float32 NCHW in [0, 1])."""
+    if ctx.data_root is None:
+        return _embedded_domains(ctx, s)
     from ..data import load_cifar10, load_mnist_test
     from ..data.digit_domains import font_digits, gray_to_rgb, mnist_m, upscaled_digits
 
@@ -87,7 +139,8 @@ def _model(backbone: str, domain: str, data: tuple, ctx: RunContext, s: dict[str
     torch.manual_seed(ctx.seed + 7 * BACKBONES.index(backbone) + len(domain))
     model = IDENet() if backbone == "ide" else PCBNet()
     key = f"{CACHE_VERSION}_{backbone}_{domain}_n{len(x)}_e{s['epochs']}_s{ctx.seed}.pt"
-    path = cache_dir("metaattack") / key
+    # the in-wheel models (no data root) in their own folder: "digits" names another set there
+    path = cache_dir("metaattack" if ctx.data_root is not None else "metaattack/embedded") / key
     if path.is_file():
         model.load_state_dict(torch.load(path, weights_only=True))
         return model.eval()
@@ -123,9 +176,10 @@ class MetaAttackExperiment(Experiment):
         "digit-retrieval analogue (identities = digit classes): MNIST source, digits rendered "
         "from matplotlib's fonts as the virtual (PersonX-like) meta-test domain, MNIST-M style "
         "blends over CIFAR-10 crops and upscaled scikit-learn digits as unseen target domains "
-        "with their own target models; the perturbation is added to the target queries only"
+        "with their own target models; the perturbation is added to the target queries only. "
+        "Without the data root: upscaled scikit-learn digits as the source and a digits-M "
+        "target (the same blend over crops of scikit-image's in-wheel photographs)"
     )
-    needs_data = True
 
     def run(self, ctx: RunContext) -> dict[str, float]:
         from ..robustness.metaattack import PyTorchRetrievalEstimator
@@ -133,41 +187,40 @@ class MetaAttackExperiment(Experiment):
 
         s = _settings(ctx.quick)
         doms = _domains(ctx, s)
+        source, eval_sets = _layout(ctx)
         results: dict[str, Any] = {f"setting_{k}": v for k, v in s.items()}
         device_type = "gpu" if ctx.device == "cuda" else "cpu"
         noises: dict[tuple[str, str, int], np.ndarray] = {}
         ests: dict[tuple[str, str], Any] = {}
         for bb in BACKBONES:
-            for dom in ("mnist",) + TARGETS:
+            for dom in (source,) + eval_sets[:-1]:
                 model = _model(bb, dom, doms[dom]["train"], ctx, s).cpu()
                 xq, yq = doms[dom]["query"]  # identity accuracy on the domain's query split
                 results[f"{bb}_{dom}_identity_acc"] = identity_accuracy(model, xq, yq)
                 ests[(bb, dom)] = PyTorchRetrievalEstimator(
                     model, (3, 28, 28), clip_values=(0.0, 1.0), device_type=device_type
                 )
-            results.update(self._attacks(ctx, s, bb, ests, doms, noises))
-        self._figures(ctx, ests, doms, noises, results)
+            results.update(self._attacks(ctx, s, bb, ests, doms, noises, source, eval_sets))
+        self._figures(ctx, ests, doms, noises, results, source, eval_sets)
         return results
 
     def _attacks(self, ctx: RunContext, s: dict[str, int], bb: str, ests: dict, doms: dict,
-                 noises: dict) -> dict[str, float]:  # fmt: skip
+                 noises: dict, source: str, eval_sets: tuple[str, ...]) -> dict[str, float]:  # fmt: skip
         from ..robustness.metaattack import MergedUAPRetrieval, MetaAttack, UAPRetrieval
 
         out: dict[str, float] = {}
         classes = {"uap": UAPRetrieval, "merged": MergedUAPRetrieval, "metaattack": MetaAttack}
-        x_src = doms["mnist"]["train"][0][: s["n_attack"]]
+        x_src = doms[source]["train"][0][: s["n_attack"]]
         x_virtual = doms["virtual"]["train"][0]
-        gallery = {t: ests[(bb, t)].predict(doms[t]["gallery"][0]) for t in EVAL_SETS}
-        for tgt in EVAL_SETS:
+        gallery = {t: ests[(bb, t)].predict(doms[t]["gallery"][0]) for t in eval_sets}
+        for tgt in eval_sets:
             m_ap, r1 = _evaluate(ests[(bb, tgt)], doms[tgt], gallery[tgt], None)
-            out[f"{bb}_mnist_to_{tgt}_clean_map"], out[f"{bb}_mnist_to_{tgt}_clean_rank1"] = (
-                m_ap,
-                r1,
-            )
+            out[f"{bb}_{source}_to_{tgt}_clean_map"] = m_ap
+            out[f"{bb}_{source}_to_{tgt}_clean_rank1"] = r1
         for eps in EPS:
             for method in METHODS:
                 attack = classes[method](
-                    ests[(bb, "mnist")], eps=eps / 255, n_clusters=s["n_clusters"],
+                    ests[(bb, source)], eps=eps / 255, n_clusters=s["n_clusters"],
                     max_iter=s["max_iter"], batch_size=50, random_state=ctx.seed, verbose=False,
                 )  # fmt: skip
                 start = time.perf_counter()
@@ -175,14 +228,15 @@ class MetaAttackExperiment(Experiment):
                 out[f"{bb}_{method}_eps{eps}_learn_seconds"] = time.perf_counter() - start
                 noises[(bb, method, eps)] = attack.noise
                 suffix = "" if eps == 8 else f"_eps{eps}"
-                for tgt in EVAL_SETS:
+                for tgt in eval_sets:
                     m_ap, r1 = _evaluate(ests[(bb, tgt)], doms[tgt], gallery[tgt], attack.noise)
-                    out[f"{bb}_mnist_to_{tgt}_{method}{suffix}_map"] = m_ap
-                    out[f"{bb}_mnist_to_{tgt}_{method}{suffix}_rank1"] = r1
+                    out[f"{bb}_{source}_to_{tgt}_{method}{suffix}_map"] = m_ap
+                    out[f"{bb}_{source}_to_{tgt}_{method}{suffix}_rank1"] = r1
         return out
 
     @staticmethod
-    def _figures(ctx: RunContext, ests: dict, doms: dict, noises: dict, results: dict) -> None:
+    def _figures(ctx: RunContext, ests: dict, doms: dict, noises: dict, results: dict,
+                 source: str, eval_sets: tuple[str, ...]) -> None:  # fmt: skip
         import matplotlib.pyplot as plt
 
         fig, axes = plt.subplots(len(BACKBONES) * len(EPS), len(METHODS), squeeze=False,
@@ -195,16 +249,18 @@ class MetaAttackExperiment(Experiment):
                 axes[i][j].axis("off")
         fig.suptitle("learned universal perturbations (scaled: -eps black, +eps white)")
         save_figure(fig, ctx.out_dir / "perturbations.png")
-        MetaAttackExperiment._ranking_figure(ctx, ests, doms, noises)
-        MetaAttackExperiment._bar_figure(ctx, results)
+        # the ranking figure on the last unseen target: upscaled digits, or digits-M without data
+        target = eval_sets[-2]
+        MetaAttackExperiment._ranking_figure(ctx, ests, doms, noises, target)
+        MetaAttackExperiment._bar_figure(ctx, results, source, eval_sets)
 
     @staticmethod
-    def _ranking_figure(ctx: RunContext, ests: dict, doms: dict, noises: dict) -> None:
+    def _ranking_figure(ctx: RunContext, ests: dict, doms: dict, noises: dict, target: str) -> None:
         import matplotlib.pyplot as plt
 
         from ..robustness.metaattack import euclidean_distances
 
-        est, split = ests[("ide", "digits")], doms["digits"]
+        est, split = ests[("ide", target)], doms[target]
         (xq, yq), (xg, yg) = split["query"], split["gallery"]
         feats_g = est.predict(xg)
         noise = noises[("ide", "metaattack", 16)]
@@ -228,18 +284,20 @@ class MetaAttackExperiment(Experiment):
                                        color="green" if ok == "match" else "red")  # fmt: skip
             for ax in axes[row]:
                 ax.axis("off")
-        fig.suptitle(f"IDE target model on upscaled digits: query {i} (the first whose top-1 the "
+        fig.suptitle(f"IDE target model on {target}: query {i} (the first whose top-1 the "
                      "attack flips) and its top-5 gallery, before / after")  # fmt: skip
         save_figure(fig, ctx.out_dir / "query_top5.png")
 
     @staticmethod
-    def _bar_figure(ctx: RunContext, results: dict) -> None:
+    def _bar_figure(
+        ctx: RunContext, results: dict, source: str, eval_sets: tuple[str, ...]
+    ) -> None:
         import matplotlib.pyplot as plt
 
-        pairs = [(bb, tgt) for bb in BACKBONES for tgt in EVAL_SETS]
+        pairs = [(bb, tgt) for bb in BACKBONES for tgt in eval_sets]
         fig, axes = plt.subplots(1, len(pairs), figsize=(3.2 * len(pairs), 3), sharey=True)
         for ax, (bb, tgt) in zip(axes, pairs, strict=True):
-            pre = f"{bb}_mnist_to_{tgt}"
+            pre = f"{bb}_{source}_to_{tgt}"
             labels = ["clean"] + [f"{m}\n{e}" for e in EPS for m in METHODS]
             vals = [results[f"{pre}_clean_map"]] + [
                 results[f"{pre}_{m}{'' if e == 8 else f'_eps{e}'}_map"]
@@ -250,6 +308,6 @@ class MetaAttackExperiment(Experiment):
                 range(len(vals)), vals, color=["gray"] + ["tab:blue", "tab:orange", "tab:red"] * 2
             )
             ax.set_xticks(range(len(vals)), labels, fontsize=6, rotation=90)
-            ax.set_title(f"{bb}: mnist -> {tgt}", fontsize=9)
+            ax.set_title(f"{bb}: {source} -> {tgt}", fontsize=9)
         axes[0].set_ylabel("target mAP (lower = stronger)")
         save_figure(fig, ctx.out_dir / "map_bars.png")

@@ -59,3 +59,23 @@ def test_upscaled_digits():
 def test_gray_to_rgb():
     g = np.array([[[0, 255]]], np.uint8)
     np.testing.assert_allclose(dd.gray_to_rgb(g), [[[[0, 1]]] * 3])
+
+
+def test_photo_backgrounds_are_in_wheel_tiles(monkeypatch):
+    import skimage.data
+
+    b = dd.photo_backgrounds()
+    assert b.shape == (206, 32, 32, 3) and b.dtype == np.uint8 and b.std() > 20
+    # at full size, the first tile is the top-left corner of the astronaut photograph
+    assert dd.photo_backgrounds(tile=16, scale=1.0)[0].tolist() == (
+        skimage.data.astronaut()[:16, :16].tolist()
+    )
+    with pytest.raises(InvalidParameterError):
+        dd.photo_backgrounds(tile=4)
+
+    def missing():
+        raise ModuleNotFoundError("requires pooch")
+
+    monkeypatch.setattr(skimage.data, "chelsea", missing)
+    with pytest.raises(DataNotFoundError, match="chelsea"):
+        dd.photo_backgrounds()
