@@ -34,7 +34,7 @@ def _setting(ctx: RunContext) -> dict[str, Any]:
         return {"config": "digits", "epochs": 60 if not ctx.quick else 30, "n_codes": 6000,
                 "n_eval": 200, "threshold": 0.6, "clf_epochs": 30}  # fmt: skip
     if ctx.quick:
-        return {"config": "mnist-lite", "epochs": 6, "n_codes": 10000, "n_eval": 200,
+        return {"config": "mnist-lite", "epochs": 6, "n_codes": 6000, "n_eval": 200,
                 "threshold": 0.55, "clf_epochs": 3}  # fmt: skip
     return {"config": "mnist", "epochs": 12, "n_codes": 30000, "n_eval": 1000,
             "threshold": 0.55, "clf_epochs": 5}  # fmt: skip
