@@ -12,6 +12,7 @@ from scipy import linalg
 from torch import nn
 
 from ..._validation import Interval, InvalidParameterError, check_params
+from ...zoo.training import train_epochs
 from ._base import check_trigger_target
 from .estimators import PyTorchGenerator
 
@@ -139,14 +140,7 @@ def train_feature_classifier(
     net = FeatureClassifier(tuple(x_t.shape[1:]), int(y_t.max()) + 1)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     gen = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        order = torch.randperm(len(x_t), generator=gen)
-        for start in range(0, len(x_t), batch_size):
-            idx = order[start : start + batch_size]
-            loss = nn.functional.cross_entropy(net(x_t[idx]), y_t[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+    train_epochs(net, x_t, y_t, opt, epochs=epochs, batch_size=batch_size, generator=gen)
     net.eval()
     with torch.no_grad():
         acc = float((net(x_t).argmax(1) == y_t).float().mean())
