@@ -121,14 +121,8 @@ class Laplace(_NoAccounting, _ScalarLaplace, _SecureLaplaceDelta):
         self._grid()
 
 
-class LaplaceTruncated(_NoAccounting, _ScalarLaplace, SecureLaplaceTruncated):
-    """Secure drop-in for :class:`diffprivlib.mechanisms.LaplaceTruncated` (same signature)."""
-
-    def _post(self, out: float) -> float:
-        return min(max(out, self.lower), self.upper)
-
-    def _non_finite(self, x: np.ndarray) -> np.ndarray:
-        return np.clip(x, self.lower, self.upper)
+class _BoundedSignature:
+    """diffprivlib's signature of the bounded Laplace variants (no ``accountant=``)."""
 
     def __init__(self, *, epsilon, delta=0.0, sensitivity, lower, upper, random_state=None):
         super().__init__(
@@ -141,7 +135,17 @@ class LaplaceTruncated(_NoAccounting, _ScalarLaplace, SecureLaplaceTruncated):
         )
 
 
-class LaplaceFolded(_NoAccounting, _ScalarLaplace, SecureLaplaceFolded):
+class LaplaceTruncated(_NoAccounting, _ScalarLaplace, _BoundedSignature, SecureLaplaceTruncated):
+    """Secure drop-in for :class:`diffprivlib.mechanisms.LaplaceTruncated` (same signature)."""
+
+    def _post(self, out: float) -> float:
+        return min(max(out, self.lower), self.upper)
+
+    def _non_finite(self, x: np.ndarray) -> np.ndarray:
+        return np.clip(x, self.lower, self.upper)
+
+
+class LaplaceFolded(_NoAccounting, _ScalarLaplace, _BoundedSignature, SecureLaplaceFolded):
     """Secure drop-in for :class:`diffprivlib.mechanisms.LaplaceFolded` (same signature)."""
 
     def _post(self, out: float) -> float:
@@ -151,18 +155,8 @@ class LaplaceFolded(_NoAccounting, _ScalarLaplace, SecureLaplaceFolded):
     def _non_finite(self, x: np.ndarray) -> np.ndarray:
         return np.where(np.isnan(x), x, np.clip(x, self.lower, self.upper))
 
-    def __init__(self, *, epsilon, delta=0.0, sensitivity, lower, upper, random_state=None):
-        super().__init__(
-            epsilon=epsilon,
-            delta=delta,
-            sensitivity=sensitivity,
-            lower=lower,
-            upper=upper,
-            random_state=random_state,
-        )
 
-
-class LaplaceBoundedDomain(_NoAccounting, SecureLaplaceBoundedDomain):
+class LaplaceBoundedDomain(_NoAccounting, _BoundedSignature, SecureLaplaceBoundedDomain):
     """Secure drop-in for :class:`diffprivlib.mechanisms.LaplaceBoundedDomain` (same signature)."""
 
     def _randomise_scalar(self, v: float) -> float:
@@ -186,16 +180,6 @@ class LaplaceBoundedDomain(_NoAccounting, SecureLaplaceBoundedDomain):
 
     def _non_finite(self, x: np.ndarray) -> np.ndarray:
         return np.clip(x, self.lower, self.upper)
-
-    def __init__(self, *, epsilon, delta=0.0, sensitivity, lower, upper, random_state=None):
-        super().__init__(
-            epsilon=epsilon,
-            delta=delta,
-            sensitivity=sensitivity,
-            lower=lower,
-            upper=upper,
-            random_state=random_state,
-        )
 
 
 class GaussianAnalytic(_NoAccounting, SecureGaussian):
