@@ -39,6 +39,7 @@ __all__ = [
     "check_labels",
     "check_array",
     "check_kwargs",
+    "check_generator",
 ]
 
 
@@ -372,3 +373,15 @@ def check_kwargs(where: str, kwargs: Mapping[str, Any], allowed: Iterable[str] =
             f"{where}() got unexpected keyword argument(s) {unknown}"
             + (f"; accepted: {accepted}" if accepted else "")
         )
+
+
+def check_generator(random_state: Any) -> np.random.Generator:
+    """A NumPy ``Generator`` from a ``random_state`` (scikit-learn's ``check_random_state`` for
+    the new-style API): ``None`` (fresh OS entropy), an int seed, a ``Generator`` (returned as is)
+    or a legacy ``RandomState`` (seeds a new ``Generator`` from one draw of it).
+    """
+    if isinstance(random_state, np.random.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(2**31))
+    return np.random.default_rng(random_state)

@@ -164,3 +164,13 @@ def test_no_public_kwargs_are_swallowed():
     for call in calls:
         with pytest.raises(TypeError, match="bogus"):
             call()
+
+
+def test_check_generator():
+    from ai4media_ext._validation import check_generator
+
+    g = np.random.default_rng(0)
+    assert check_generator(g) is g
+    assert check_generator(3).random() == np.random.default_rng(3).random()
+    a = check_generator(np.random.RandomState(5)).random()
+    assert a == check_generator(np.random.RandomState(5)).random()

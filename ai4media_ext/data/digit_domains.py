@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .._compat import require
-from .._validation import Interval, InvalidParameterError, check_params
+from .._validation import Interval, InvalidParameterError, check_generator, check_params
 from ._paths import DataNotFoundError
 
 #: matplotlib's TrueType files whose glyphs 0-9 are real, distinct digits (wave-2 feasibility
@@ -86,14 +86,6 @@ def _glyph_masks(folder: str) -> np.ndarray:
     return masks
 
 
-def _rng(random_state: object) -> np.random.Generator:
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(2**31))
-    return np.random.default_rng(random_state)
-
-
 def font_digits(
     n: int, *, side: int = 28, random_state: object = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -138,7 +130,7 @@ def font_digits(
     import torch
     import torch.nn.functional as F
 
-    rng = _rng(random_state)
+    rng = check_generator(random_state)
     masks = _glyph_masks(str(font_dir()))
     y = rng.permutation(np.arange(n) % 10).astype(np.int64)
     font = rng.integers(0, len(FONT_FILES), n)
@@ -226,7 +218,7 @@ def mnist_m(
         raise InvalidParameterError(
             f"backgrounds ({big_h}x{big_w}) must be at least as large as the digits ({h}x{w})"
         )
-    rng = _rng(random_state)
+    rng = check_generator(random_state)
     which = rng.integers(0, len(backgrounds), n)
     oy = rng.integers(0, big_h - h + 1, n)
     ox = rng.integers(0, big_w - w + 1, n)

@@ -108,21 +108,15 @@ class LatentDirectionsExperiment(Experiment):
     )
 
     def run(self, ctx: RunContext) -> dict[str, float]:
-        import torch
-
         from ..data import splits
         from ..zoo.dcgan import load_or_train_dcgan, to_tanh_range
 
         cfg = _setting(ctx)
-        torch.set_num_threads(max(1, torch.get_num_threads()))
         if ctx.data_root is None:
-            split = splits.digits_split(ctx.seed)
-            gan_images = to_tanh_range(np.concatenate([split.x_train, split.x_test]), 1.0)
-            name = "digits"
+            split, name = splits.digits_split(ctx.seed), "digits"
         else:
-            split = splits.mnist_split(ctx.data_root, ctx.seed)
-            gan_images = to_tanh_range(np.concatenate([split.x_train, split.x_test]), 1.0)
-            name = "mnist-test"
+            split, name = splits.mnist_split(ctx.data_root, ctx.seed), "mnist-test"
+        gan_images = to_tanh_range(np.concatenate([split.x_train, split.x_test]), 1.0)
         generator, _, gan_seconds = load_or_train_dcgan(
             gan_images, cfg["config"], name, epochs=cfg["epochs"], seed=ctx.seed
         )

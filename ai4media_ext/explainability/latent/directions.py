@@ -15,6 +15,7 @@ from ..._validation import (
     InvalidParameterError,
     Options,
     check_array,
+    check_generator,
     check_params,
 )
 from .sampling import balanced_indices, combination_codes, confident_mask
@@ -202,7 +203,7 @@ class LatentDirections(BaseEstimator):
             )
         codes = combination_codes(binary)
         if self.balanced:
-            rng = _generator(self.random_state)
+            rng = check_generator(self.random_state)
             idx = balanced_indices(codes, 2**k, self.n_per_combination, rng)
             z, binary, codes = z[idx], binary[idx], codes[idx]
         self.sampling_seconds_ = time.perf_counter() - start
@@ -309,11 +310,3 @@ class LatentDirections(BaseEstimator):
             )
         steps = check_array(alphas, name="alphas", ndim=1, dtype=np.float64)
         return codes[:, None, :] + steps[None, :, None] * n[None, None, :]
-
-
-def _generator(random_state: Any) -> np.random.Generator:
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(0, 2**31 - 1))
-    return np.random.default_rng(random_state)
