@@ -314,20 +314,27 @@ def _detector(ctx, s, x, benign, clf, sweep, clean, d) -> dict[str, float]:
                                      random_state=ctx.seed).fit(x[:2000])  # fmt: skip
     diff = GeneratorBackdoorDetector(reference=benign, n_starts=32, max_iter=it,
                                      random_state=ctx.seed).fit()  # fmt: skip
-    scores = {
-        mode: {k: [det.detect(g).score for g in v] for k, v in gens.items()}
+    results = {
+        mode: {k: [det.detect(g) for g in v] for k, v in gens.items()}
         for mode, det in (("feature", feat), ("difference", diff))
+    }
+    scores = {  # raw maximum found, and the same divided by the median at the random starts
+        f"{mode}{suffix}": {k: [fn(r) for r in v] for k, v in per.items()}
+        for mode, per in results.items()
+        for suffix, fn in (("", lambda r: r.score), ("_ratio", lambda r: r.score / r.baseline))
     }
     out: dict[str, float] = {"detector_n_clean": len(gens["clean"])}
     for attack in ATTACKS:
         out[f"detector_n_{attack}"] = len(gens[attack])
-        for mode in ("feature", "difference"):
-            if attack == "trail" and mode == "difference":
+        for mode in scores:
+            if attack == "trail" and mode.startswith("difference"):
                 continue  # TrAIL generators are not derived from the reference
             y_true = [0] * len(gens["clean"]) + [1] * len(gens[attack])
             auc = roc_auc_score(y_true, scores[mode]["clean"] + scores[mode][attack])
             out[f"detector_auc_{attack}_{mode}"] = float(auc)
-        best = "feature" if attack == "trail" else "difference"
+        # the headline: peak ratio against the reference for generators derived from it (clean
+        # fine-tunes drift everywhere, a backdoor is a peak); the raw feature maximum for TrAIL
+        best = "feature" if attack == "trail" else "difference_ratio"
         out[f"detector_auc_{attack}"] = out[f"detector_auc_{attack}_{best}"]
     _figure_scores(ctx, scores)
     return out
@@ -339,7 +346,7 @@ def _figure_scores(ctx, scores) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
+    fig, axes = plt.subplots(1, len(scores), figsize=(5 * len(scores), 3.5))
     for ax, (mode, per) in zip(axes, scores.items(), strict=True):
         for i, vals in enumerate(per.values()):
             ax.scatter(np.full(len(vals), i) + np.linspace(-0.15, 0.15, len(vals)), vals, s=14)

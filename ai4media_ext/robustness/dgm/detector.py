@@ -24,7 +24,8 @@ class DetectionResult:
 
     Attributes: ``score`` (the largest anomaly found), ``is_backdoored`` (``score > threshold``),
     ``threshold``, ``z`` (the most suspicious latent code, float32 ``(L,)``), ``x`` (its output,
-    float32 ``output_shape``) and ``scores`` (the final score of every start, ``(n_starts,)``).
+    float32 ``output_shape``), ``scores`` (the final score of every start, ``(n_starts,)``) and
+    ``baseline`` (the median raw anomaly of the random starting codes, before the search).
     """
 
     score: float
@@ -33,6 +34,7 @@ class DetectionResult:
     z: np.ndarray
     x: np.ndarray
     scores: np.ndarray = field(repr=False)
+    baseline: float = float("nan")
 
 
 def inspect_architecture(generator: Any, reference: Any) -> dict[str, Any]:
@@ -97,11 +99,19 @@ class GeneratorBackdoorDetector:
     - ``score="difference"``: ``mean((G(z) - G_ref(z))**2)`` against a trusted ``reference``
       generator (for generators derived from it, e.g. by ReD or ReX). Default threshold 0.1.
 
+    ``statistic="max"`` reports the largest anomaly found. ``statistic="peak_ratio"`` divides it
+    by the median anomaly of the random starting codes (before the search): a backdoor is a
+    *localised* excursion (one trigger basin), while benign drift, e.g. a generator fine-tuned on
+    clean data, raises the anomaly everywhere and so scores a ratio near that of the reference.
+    With ``peak_ratio`` there is no default threshold: pass ``threshold`` (e.g. calibrated on
+    clean generators) or read :attr:`DetectionResult.score` as a ranking.
+
     :param feature_extractor: ``nn.Module`` with a ``features`` method (e.g. a classifier trained
            on the same real data, or a discriminator); needed for ``score="feature"``.
     :param reference: Trusted :class:`PyTorchGenerator`; needed for ``score="difference"``.
     :param score: ``"auto"`` (``"difference"`` when a reference is given), ``"feature"`` or
            ``"difference"``.
+    :param statistic: ``"max"`` or ``"peak_ratio"`` (above).
     :param n_starts: Random starting codes.
     :param max_iter: Adam steps.
     :param learning_rate: Adam step size on the codes.
@@ -115,6 +125,7 @@ class GeneratorBackdoorDetector:
 
     _parameter_constraints = {
         "score": [Options(str, {"auto", "feature", "difference"})],
+        "statistic": [Options(str, {"max", "peak_ratio"})],
         "n_starts": [Interval(numbers.Integral, 1, None, closed="left")],
         "max_iter": [Interval(numbers.Integral, 0, None, closed="left")],
         "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -129,6 +140,7 @@ class GeneratorBackdoorDetector:
         feature_extractor: nn.Module | None = None,
         reference: PyTorchGenerator | None = None,
         score: str = "auto",
+        statistic: str = "max",
         n_starts: int = 64,
         max_iter: int = 100,
         learning_rate: float = 0.05,
@@ -140,6 +152,7 @@ class GeneratorBackdoorDetector:
         self.feature_extractor = feature_extractor
         self.reference = reference
         self.score = score
+        self.statistic = statistic
         self.n_starts = n_starts
         self.max_iter = max_iter
         self.learning_rate = learning_rate
@@ -172,8 +185,11 @@ class GeneratorBackdoorDetector:
             raise InvalidParameterError(
                 "score='feature' needs a feature_extractor (nn.Module with a features method)"
             )
+        if self.statistic == "peak_ratio":
+            self.threshold_ = math.inf if self.threshold is None else float(self.threshold)
         if self.mode == "difference":
-            self.threshold_ = 0.1 if self.threshold is None else float(self.threshold)
+            if self.statistic == "max":
+                self.threshold_ = 0.1 if self.threshold is None else float(self.threshold)
             return self
         from sklearn.covariance import LedoitWolf  # noqa: PLC0415
 
@@ -186,13 +202,16 @@ class GeneratorBackdoorDetector:
         lw = LedoitWolf().fit(feats.double().numpy())
         self.mean_ = torch.as_tensor(lw.location_, dtype=torch.float32)
         self.precision_ = torch.as_tensor(lw.precision_, dtype=torch.float32)
-        fitted = self._mahalanobis(feats).numpy()
-        self.threshold_ = float(fitted.max()) if self.threshold is None else float(self.threshold)
+        if self.statistic == "max":
+            fitted = self._mahalanobis(feats).numpy()
+            self.threshold_ = (
+                float(fitted.max()) if self.threshold is None else float(self.threshold)
+            )
         return self
 
     def _mahalanobis(self, feats: torch.Tensor) -> torch.Tensor:
-        d = feats - self.mean_
-        return torch.einsum("ni,ij,nj->n", d, self.precision_, d)
+        d = feats - self.mean_.to(feats.device)
+        return torch.einsum("ni,ij,nj->n", d, self.precision_.to(feats.device), d)
 
     def _anomaly(self, generator: PyTorchGenerator, z: torch.Tensor) -> torch.Tensor:
         out = generator.forward(z)
@@ -200,7 +219,9 @@ class GeneratorBackdoorDetector:
             with torch.no_grad():
                 ref = self.reference.forward(z)
             return ((out - ref) ** 2).flatten(1).mean(1)
-        return self._mahalanobis(self.feature_extractor.features(out))
+        # the extractor may live on another device than the generator (e.g. CPU vs CUDA)
+        ext_device = next(self.feature_extractor.parameters()).device
+        return self._mahalanobis(self.feature_extractor.features(out.to(ext_device)))
 
     def detect(self, generator: PyTorchGenerator) -> DetectionResult:
         """Search ``generator``'s latent space and decide.
@@ -233,6 +254,8 @@ class GeneratorBackdoorDetector:
         from tqdm.auto import trange  # noqa: PLC0415
 
         try:
+            with torch.no_grad():
+                base = float(self._anomaly(generator, z).median().clamp_min(1e-12))
             for _ in trange(self.max_iter, desc="latent search", disable=not self.verbose):
                 loss = -self._anomaly(generator, z).sum()
                 optimizer.zero_grad(set_to_none=True)
@@ -246,6 +269,8 @@ class GeneratorBackdoorDetector:
         finally:
             for p, flag in zip(frozen, flags, strict=True):
                 p.requires_grad_(flag)
+        if self.statistic == "peak_ratio":
+            scores = scores / base
         best = int(np.argmax(scores))
         z_best = z.detach().cpu().numpy()[best]
         return DetectionResult(
@@ -255,4 +280,5 @@ class GeneratorBackdoorDetector:
             z=z_best,
             x=generator.predict(z_best[None])[0],
             scores=scores,
+            baseline=base,
         )

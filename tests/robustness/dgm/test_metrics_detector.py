@@ -91,6 +91,36 @@ def test_detector_finds_a_red_backdoor_against_the_reference(generator, trigger_
     np.testing.assert_allclose(found.x, bad.predict(found.z[None])[0], atol=1e-6)
 
 
+def test_peak_ratio_separates_a_localised_backdoor_from_global_drift(generator, trigger_target):
+    """A copy perturbed everywhere reaches a raw difference close to the backdoor's, but has no
+    peak; ReD's backdoor is a peak: the ratio to the median at the random starts separates them
+    by orders of magnitude."""
+    import copy
+
+    import torch
+
+    z, x = trigger_target
+    bad = BackdoorAttackDGMReDPyTorch(generator).poison_estimator(
+        z, x, max_iter=200, lambda_p=1.0, learning_rate=1e-3, random_state=0
+    )
+    drift = copy.deepcopy(generator)
+    with torch.no_grad():
+        for p in drift.model.parameters():
+            p.add_(0.2 * torch.randn(p.shape, generator=torch.Generator().manual_seed(1)))
+    det = GeneratorBackdoorDetector(
+        reference=generator, statistic="peak_ratio", n_starts=64, max_iter=60, random_state=0
+    ).fit()
+    assert det.threshold_ == np.inf  # no default threshold for a ratio
+    r_bad, r_drift = det.detect(bad), det.detect(drift)
+    assert r_bad.baseline > 0 and r_drift.baseline > 0
+    assert r_bad.score == pytest.approx(r_bad.scores.max())
+    raw_bad, raw_drift = r_bad.score * r_bad.baseline, r_drift.score * r_drift.baseline
+    assert raw_bad < 2 * raw_drift  # the raw maximum barely separates them (1.66 vs 1.35)
+    assert r_bad.score > 20 * r_drift.score  # the ratio does (212 vs 1.28)
+    with pytest.raises(InvalidParameterError, match="statistic"):
+        GeneratorBackdoorDetector(statistic="mean")
+
+
 def test_feature_detector_fits_and_scores(digits, generator):
     clf, acc = train_feature_classifier(digits[0], digits[1], epochs=2)
     assert acc > 0.7
