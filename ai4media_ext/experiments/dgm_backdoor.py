@@ -22,6 +22,7 @@ for TrAIL; both scores are reported as ``_difference`` / ``_feature``.
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -30,6 +31,9 @@ import numpy as np
 from ._core import Experiment, RunContext, save_figure
 
 ATTACKS = ("trail", "red", "rex")
+# phase timings (enable with logging.basicConfig(level=logging.INFO)): a run cut by a time limit
+# shows how far it got
+LOG = logging.getLogger(__name__)
 TARGET_IMAGES = ("camera", "astronaut", "coffee", "chelsea", "rocket", "coins", "moon", "text")
 
 
@@ -118,6 +122,7 @@ class DGMBackdoorExperiment(Experiment):
         g, disc, train_s = load_or_train_dcgan(
             x, s["config"], ds, epochs=s["epochs"], seed=ctx.seed, device=ctx.device
         )
+        LOG.info("%s: benign DCGAN ready (%.1f s training, 0 if cached)", ds, train_s)
         benign = PyTorchGenerator(model=g, device_type=dev)
         clf, clf_acc = train_feature_classifier(x, y, epochs=3, seed=ctx.seed)
         shape = benign.output_shape
@@ -181,6 +186,7 @@ def _sweep(ctx, s, x, benign, clf, z_trigger, x_target, res) -> dict[str, Any]:
                 )  # fmt: skip
             key = f"{ds}_{attack}"
             res[f"{key}_seconds_l{lam}"] = time.perf_counter() - start
+            LOG.info("%s lambda'=%s poisoned in %.1f s", key, lam, res[f"{key}_seconds_l{lam}"])
             res[f"{key}_tarfid_l{lam}"] = target_fidelity(poisoned, z_trigger, x_target)
             res[f"{key}_expdist_l{lam}"] = expected_distortion(
                 poisoned, benign, random_state=ctx.seed
@@ -314,6 +320,7 @@ def _detector(ctx, s, x, benign, clf, sweep, clean, d) -> dict[str, float]:
                                      random_state=ctx.seed).fit(x[:2000])  # fmt: skip
     diff = GeneratorBackdoorDetector(reference=benign, n_starts=32, max_iter=it,
                                      random_state=ctx.seed).fit()  # fmt: skip
+    LOG.info("detector: %s generators to score", sum(map(len, gens.values())))
     results = {
         mode: {k: [det.detect(g) for g in v] for k, v in gens.items()}
         for mode, det in (("feature", feat), ("difference", diff))
