@@ -79,7 +79,7 @@ class AudienceMetricExplainer(MetricTextExplainer):
             "base_rate": "had the favourable outcome in the data",
             "true_positive_rate": "of those who merited it got the favourable outcome",
             "false_positive_rate": "of those who did not merit it got it by mistake",
-            "false_negative_rate": "of those who merited it were refused by mistake",
+            "false_negative_rate": "of those who merited it had it withheld by mistake",
             "error_rate": "were misjudged by the model",
         }[rate]
         text = (

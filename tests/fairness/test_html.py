@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from ai4media_ext.fairness import FairnessReport
+from ai4media_ext.fairness._strings import shorten
 
 VOID = {"meta", "br", "input", "img", "hr", "link"}
 EVIL = '</script><script>window.__pwned=1</script>"\'<img src=x onerror="window.__pwned=2">'
@@ -55,7 +56,7 @@ def test_page_in_headless_chromium(german_report, browser_page, tmp_path):
     assert not table.is_visible()  # the metric table is for experts and decision makers
     assert page.get_by_text("Glossary").is_visible()
     public_text = page.locator("main").inner_text()
-    assert " in 10 " in public_text or " in 100 " in public_text
+    assert "Out of every 10 people: " in public_text or "Out of every 100 people: " in public_text
     page.check("input[value=expert]")
     assert page.evaluate("document.body.dataset.audience") == "expert"
     assert table.is_visible() and page.locator("#method").is_visible()
@@ -112,5 +113,8 @@ def test_data_strings_are_escaped(evil_report, browser_page, tmp_path):
     page.check("input[value=public]")
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.evaluate("document.querySelectorAll('img').length") == 0
-    assert EVIL in page.locator("h1").inner_text()  # shown literally
+    # shown literally, shortened with an ellipsis, the full name as the tooltip
+    h1 = page.locator("h1 bdi")
+    assert h1.inner_text() == shorten(f"data{EVIL}") and h1.inner_text().endswith("\u2026")
+    assert h1.get_attribute("title") == f"data{EVIL}"
     assert page.errors == []
