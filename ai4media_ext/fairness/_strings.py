@@ -42,6 +42,7 @@ _BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ue000\ue001]+")
 _OPEN, _CLOSE = "\ue000", "\ue001"
 _MARKED = re.compile(f"{_OPEN}([^{_CLOSE}]*){_CLOSE}")
 _MD_PUNCT = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
+_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 
 
 def plain(value: Any) -> str:
@@ -85,10 +86,15 @@ def html_data(value: Any, limit: int = MAX_CHARS) -> str:
 
 
 def md_data(value: Any, limit: int = MAX_CHARS) -> str:
-    """One data string as literal Markdown text: HTML characters as entities, every ASCII
-    punctuation character backslash-escaped (no list marker, heading, table, link, emphasis or
-    raw HTML can form)."""
-    return _MD_PUNCT.sub(r"\\\1", html.escape(shorten(value, limit), quote=False))
+    """One data string as literal Markdown text: ``&``, ``<``, ``>`` as HTML entities (no raw
+    HTML even in a lax renderer), every other ASCII punctuation character backslash-escaped (no
+    list marker, heading, table, link, emphasis or code span can form)."""
+    return _MD_PUNCT.sub(_md_char, shorten(value, limit))
+
+
+def _md_char(m: re.Match[str]) -> str:
+    c = m.group(1)
+    return _MD_ENTITIES.get(c) or "\\" + c
 
 
 def md_template(text: str) -> str:
