@@ -158,12 +158,15 @@ def _expert_record(report: Any, attribute: str, r: dict) -> str:
 
 def _plain_record(report: Any, attribute: str, r: dict, k: int, t: dict[str, str]) -> str:
     g = report.groups_[attribute]
-    text = f"Example {k}: a person in the {mark(g['unprivileged'])} group who {t['unfavourable_verb']}."
+    text = (
+        f"Example {k}: a person in the {mark(g['unprivileged'])} group whose decision was "
+        f"{t['unfavourable']}."
+    )
     if "protected_flipped_decision" in r:
         text += (
-            f" In the {mark(g['privileged'])} group, with everything else the same, they would "
-            + (f"instead have {t['favourable_verb']}." if r["protected_flipped_decision"]
-               else "have had the same decision.")
+            f" In the {mark(g['privileged'])} group, with everything else the same, the decision "
+            + (f"would instead have been {t['favourable']}." if r["protected_flipped_decision"]
+               else "would have been the same.")
         )  # fmt: skip
     cf = r.get("counterfactual")
     if not cf:
