@@ -178,7 +178,9 @@ def _plain_record(report: Any, attribute: str, r: dict, k: int, t: dict[str, str
             new, old = (mark(w.describe_value(report, c["feature"], c[v])) for v in ("to", "from"))
             changes.append(f"{feature} \u201c{new}\u201d instead of \u201c{old}\u201d")
         else:
-            changes.append(f"{feature} {_value(c['to'])} instead of {_value(c['from'])}")
+            changes.append(
+                f"{feature} {_plain_number(c['to'])} instead of {_plain_number(c['from'])}"
+            )
     listed = ", ".join(changes[:-1]) + (" and " if len(changes) > 1 else "") + changes[-1]
     return f"{text} The smallest change found that would have changed the decision: {listed}."
 
@@ -191,6 +193,12 @@ def glossary(report: Any) -> dict[str, str]:
         f"{mark(t['favourable'])} (the other outcome: {mark(t['unfavourable'])}).",
         **{k: v for k, v in GLOSSARY.items() if k != "favourable outcome"},
     }
+
+
+def _plain_number(v: float) -> str:
+    """A number for the public: whole numbers with thousands separators, else 3 significant
+    digits."""
+    return f"{int(v):,}" if float(v).is_integer() else f"{v:,.3g}"
 
 
 def _value(v: Any) -> str:
