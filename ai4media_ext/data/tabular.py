@@ -21,7 +21,7 @@ from typing import Any
 
 from .._compat import require
 from ._paths import ENV_DATA, DataNotFoundError, data_root, require_file
-from .tabular_meta import CATEGORY_DESCRIPTIONS, FEATURE_DESCRIPTIONS
+from .tabular_meta import CATEGORY_DESCRIPTIONS, DEFAULT_MAPS, FEATURE_DESCRIPTIONS
 
 #: Shipped in the wheel (CC BY 4.0, see embedded/aif360_raw/german/ATTRIBUTION.md): the default
 #: when no data root is given.
@@ -160,8 +160,12 @@ def _describe(dataset: Any, cls: type, folder: str, kwargs: dict[str, Any]) -> N
         categorical = param.default if param is not None else []
     names = list(getattr(dataset, "feature_names", []))
     present = [c for c in categorical if any(n.startswith(f"{c}=") for n in names)]
+    defaults = {}
+    if not {"metadata", "protected_attribute_names", "privileged_classes"} & set(kwargs):
+        defaults = {k: v for k, v in DEFAULT_MAPS.get(folder, {}).items()}
     dataset.metadata = {
-        **(dataset.metadata or {}),
+        **defaults,
+        **{k: v for k, v in (dataset.metadata or {}).items() if v is not None},
         "categorical_features": present,
         "feature_descriptions": dict(FEATURE_DESCRIPTIONS.get(folder, {})),
         "category_descriptions": {

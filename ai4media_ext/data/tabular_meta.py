@@ -36,6 +36,7 @@ FEATURE_DESCRIPTIONS: dict[str, dict[str, str]] = {
         "education": "education", "default": "has credit in default",
         "housing": "has a housing loan", "loan": "has a personal loan",
         "contact": "contact by", "month": "month of the last contact",
+        "duration": "duration of the last call (seconds)",
         "day_of_week": "weekday of the last contact",
         "campaign": "contacts during this campaign",
         "pdays": "days since a contact in an earlier campaign",
@@ -91,3 +92,12 @@ CATEGORY_DESCRIPTIONS: dict[str, dict[str, dict[str, str]]] = {
     },
     "compas": {"c_charge_degree": {"F": "felony", "M": "misdemeanour"}},
 }  # fmt: skip
+
+#: display names AIF360 does not ship (its BankDataset has no metadata): used only when the
+#: caller keeps AIF360's default protected attribute, privileged classes and metadata
+DEFAULT_MAPS: dict[str, dict[str, list[dict[float, str]]]] = {
+    "bank": {
+        "label_maps": [{1.0: "yes", 0.0: "no"}],
+        "protected_attribute_maps": [{1.0: "aged 25 to 59", 0.0: "under 25 or 60 and over"}],
+    },
+}

@@ -54,8 +54,8 @@ def _figures(report: Any, a: str) -> dict[str, Any]:
     t = report.outcome_terms_
     rates = (
         ("selection_rate", "everyone"),
-        ("true_positive_rate", f"recorded outcome: {plot_label(t['favourable'], 25)}"),
-        ("false_positive_rate", f"recorded outcome: {plot_label(t['unfavourable'], 25)}"),
+        ("true_positive_rate", f"recorded outcome: {plot_label(t['favourable'], 40)}"),
+        ("false_positive_rate", f"recorded outcome: {plot_label(t['unfavourable'], 40)}"),
     )
     g = report.groups_[a]
     traces = []
@@ -81,7 +81,7 @@ def _figures(report: Any, a: str) -> dict[str, Any]:
                     "hovertemplate": "%{x}: %{y:.1%}<extra>%{fullData.name}</extra>",
                 }
             )
-    title = f"Share who {plot_label(t['favourable_verb'], 30)}, by {plot_label(w.describe_feature(report, a), 30)}"
+    title = f"Share who {plot_label(t['favourable_verb'], 50)}, by {plot_label(w.describe_feature(report, a), 30)}"
     rates_fig = {
         "data": traces,
         "layout": {"barmode": "group", "yaxis": {"tickformat": ".0%", "range": [0, 1]},

@@ -19,6 +19,8 @@ from ._strings import mark
 TERM_KEYS = ("favourable", "unfavourable", "favourable_verb", "unfavourable_verb")
 DEFAULT_TERMS = {"favourable": "the favourable outcome", "unfavourable": "the unfavourable outcome"}
 DENOMINATORS = (10, 100, 1000)
+#: largest rounding error of a shown count, relative to the rate
+REL_TOL = 0.15
 
 
 def check_terms(terms: Mapping[str, Any] | None) -> None:
@@ -45,12 +47,17 @@ def _round(rate: float, d: int) -> int:
 
 def common_denominator(rates: list[float]) -> tuple[int, list[int | None]]:
     """The smallest of 10, 100, 1000 over which every rate keeps its meaning: a rate strictly
-    between 0 and 1 is not shown as 0 or as everyone, and two rates that differ by 2 points or
-    more are not shown as the same count. Missing rates (NaN) give ``None``."""
+    between 0 and 1 is not shown as 0 or as everyone nor off by more than 15% of itself, and two
+    rates that differ by 2 points or more are not shown as the same count. Missing rates (NaN)
+    give ``None``."""
     finite = [r for r in rates if r == r]
     for d in DENOMINATORS:
         counts = [_round(r, d) for r in finite]
-        edges = all(0 < k < d for r, k in zip(finite, counts, strict=True) if 0 < r < 1)
+        edges = all(
+            0 < k < d and abs(k / d - r) <= REL_TOL * r
+            for r, k in zip(finite, counts, strict=True)
+            if 0 < r < 1
+        )
         distinct = all(
             ki != kj
             for (ri, ki), (rj, kj) in combinations(zip(finite, counts, strict=True), 2)

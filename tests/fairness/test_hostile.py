@@ -172,7 +172,7 @@ def test_plot_labels_show_exactly_the_name(reports, s):
     assert names == [shorten(f"U{s}", PLOT_CHARS), shorten(f"P{s}", PLOT_CHARS)]
     title = _plot_text(rates["layout"]["title"]["text"])  # no description given: humanised
     assert title.endswith(f"by {shorten(f'A{s}'.replace('_', ' '), 30)}")
-    assert f"Share who {shorten(f'got F{s}', 30)}, by" in title
+    assert f"Share who {shorten(f'got F{s}', 50)}, by" in title
     labels = [t["name"] for f in figures.values() for t in f["data"]]
     labels += [f["layout"]["title"]["text"] for f in figures.values()]
     for label in labels:
