@@ -139,8 +139,8 @@ def html_page(report: Any, audience: str) -> str:
             f'<section class="attribute" id="attribute-{i}"><h2>'
             f"{html_data(w.describe_feature(report, a))}"
             f'<span class="ilvl ilvl-expert"> (column {html_data(a)})</span>: '
-            f"{html_data(g['unprivileged'])} ({g['n_unprivileged']}) vs "
-            f"{html_data(g['privileged'])} ({g['n_privileged']})</h2>",
+            f"{html_data(g['unprivileged'])} ({w.people(g['n_unprivileged'])}) vs "
+            f"{html_data(g['privileged'])} ({w.people(g['n_privileged'])})</h2>",
             f'<div class="plot" id="plot-{i}-rates"></div>',
         ]
         for model in report.models_:
@@ -184,7 +184,7 @@ def html_page(report: Any, audience: str) -> str:
 </head>
 <body data-audience="{audience}">
 <header><h1>Fairness report: {html_data(report.dataset_name_)}</h1>
-<p>{report.n_records_} records; favourable outcome: {html_data(report.favourable_outcome_)};
+<p>{w.people(report.n_records_)}; favourable outcome: {html_data(report.favourable_outcome_)};
 models: {", ".join(html_data(m) for m in report.models_)}.</p>
 <fieldset id="audience-switch"><legend>Show the report for</legend>{radios}</fieldset>
 </header>

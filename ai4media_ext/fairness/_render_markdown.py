@@ -28,7 +28,7 @@ def markdown(report: Any, audience: str) -> str:
     lines = [
         f"# Fairness report: {md_data(report.dataset_name_)}",
         "",
-        f"*Audience: {AUDIENCE_NAMES[audience]}* · {report.n_records_} records · favourable "
+        f"*Audience: {AUDIENCE_NAMES[audience]}* · {w.people(report.n_records_)} · favourable "
         f"outcome: {md_data(report.favourable_outcome_)}",
         "",
     ]
@@ -37,7 +37,7 @@ def markdown(report: Any, audience: str) -> str:
         name = md_data(a) if audience == "expert" else md_data(w.describe_feature(report, a))
         lines += [
             f"## {name}: {md_data(g['unprivileged'])} "
-            f"({g['n_unprivileged']}) vs {md_data(g['privileged'])} ({g['n_privileged']})",
+            f"({w.people(g['n_unprivileged'])}) vs {md_data(g['privileged'])} ({w.people(g['n_privileged'])})",
             "",
         ]
         for model in report.models_:
