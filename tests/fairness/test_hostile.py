@@ -63,13 +63,18 @@ def hostile_report(s: str, n_bootstrap: int = 0) -> FairnessReport:
     )  # fmt: skip
     ds.instance_names = [f"R{s}{i}" for i in range(n)]
     clf = LogisticRegression().fit(ds.features, ds.labels.ravel())
-    return FairnessReport(
+    report = FairnessReport(
         n_bootstrap=n_bootstrap,
         n_probes=2,
         random_state=0,
         outcome_terms={"favourable": f"F{s}", "unfavourable": f"G{s}"},
         feature_descriptions={num: f"D{s}"},
     ).audit(ds, {f"M{s}": clf}, dataset_name=f"S{s}")
+    # this model's counterfactuals change only the number; add a category change to the first
+    # probed record so the renderers also place category names and values
+    change = {"feature": cat, "from": f"V{s}", "to": "W", "categorical": True}
+    report.probes_[f"M{s}"][prot]["records"][0]["counterfactual"]["changes"].append(change)
+    return report
 
 
 def benign(s: str) -> str:
@@ -154,10 +159,17 @@ def test_html_isolates_and_shortens_every_data_string(reports, s):
     assert not BIDI_CONTROLS.search(body) and "\ue000" not in body
     parser = _Bdi()
     parser.feed(body.split('<section id="full-names">')[0])
-    for tagged in (f"U{s}", f"P{s}", f"S{s}", f"M{s}", f"F{s}", f"D{s}"):
-        assert shorten(tagged) in parser.texts, tagged
-        k = parser.texts.index(shorten(tagged))
-        assert parser.titles[k] == (plain(tagged) if len(plain(tagged)) > MAX_CHARS else None)
+    expert = _Bdi()
+    expert.feed(_page_parts(bad.to_html("expert"))[0].split('<section id="full-names">')[0])
+    record = bad.probes_[f"M{s}"][f"A{s}"]["records"][0]["instance_name"]
+    for tagged in ("U", "P", "S", "M", "F", "G", "D", "Y", "V", "C", "A", "N", "R"):
+        tagged = record if tagged == "R" else f"{tagged}{s}"
+        if tagged[0] == "C":  # a category without a description: shown humanised
+            tagged = tagged.replace("_", " ")
+        assert shorten(tagged) in parser.texts + expert.texts, tagged
+        k = (parser.texts + expert.texts).index(shorten(tagged))
+        title = (parser.titles + expert.titles)[k]
+        assert title == (plain(tagged) if len(plain(tagged)) > MAX_CHARS else None)
     assert all(len(t) <= MAX_CHARS for t in parser.texts)
 
 
