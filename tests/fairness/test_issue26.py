@@ -219,3 +219,45 @@ def test_item7_law_school_reads_the_local_file_not_the_url(tmp_path, monkeypatch
         pandas.read_sas(LSAC_URL, encoding="utf-8")
     assert seen == [tmp_path / "law_school" / "lsac.sas7bdat"]
     assert json.dumps(str(seen[0]))  # a local path, never the URL
+
+
+_MEPS_RENAMED = ["FTSTU53X", "ACTDTY53", "HONRDC53", "RTHLTH53", "MNHLTH53", "CHBRON53",
+                 "JTPAIN53", "PREGNT53", "WLKLIM53", "ACTLIM53", "SOCLIM53", "COGLIM53",
+                 "EMPST53", "REGION53", "MARRY53X", "AGE53X"]  # fmt: skip
+_MEPS_KEPT = ["SEX", "HIBPDX", "CHDDX", "ANGIDX", "EDUCYR", "HIDEG", "MIDX", "OHRTDX", "STRKDX",
+              "EMPHDX", "CHOLDX", "CANCERDX", "DIABDX", "ARTHDX", "ARTHTYPE", "ASTHDX",
+              "ADHDADDX", "DFHEAR42", "DFSEE42", "ADSMOK42", "PHQ242", "PCS42", "MCS42",
+              "K6SUM42"]  # fmt: skip
+
+
+def _meps_csv(path, year: str, n=60):
+    """A file in the layout of AHRQ's consolidated file as AIF360's MEPS classes read it
+    (``h181.csv`` for 2015, ``h192.csv`` for 2016), panels 19-21 in turn."""
+    rng = np.random.default_rng(0)
+    cols = {c: rng.integers(1, 3, n) for c in _MEPS_RENAMED + _MEPS_KEPT}
+    cols.update(
+        {
+            f"POVCAT{year}": rng.integers(1, 6, n),
+            f"INSCOV{year}": rng.integers(1, 4, n),
+            "PANEL": np.resize([19, 20, 21], n),
+            "HISPANX": rng.integers(1, 3, n),
+            "RACEV2X": rng.integers(1, 3, n),
+            f"PERWT{year}F": rng.uniform(500, 9000, n),
+        }
+    )
+    for visits in ("OBTOTV", "OPTOTV", "ERTOT", "IPNGTD", "HHTOTD"):
+        cols[f"{visits}{year}"] = rng.integers(0, 6, n)  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(cols).to_csv(path, index=False)
+
+
+def test_item7_meps_loads_offline_once_the_licensed_file_is_there(tmp_path):
+    from ai4media_ext.data import load_aif360
+
+    _meps_csv(tmp_path / "aif360_raw" / "meps" / "h181.csv", "15")
+    _meps_csv(tmp_path / "aif360_raw" / "meps" / "h192.csv", "16")
+    for name in ("meps19", "meps20", "meps21"):
+        ds = load_aif360(name, tmp_path)
+        assert ds.features.shape[0] == 20 and ds.protected_attribute_names == ["RACE"]
+        assert np.unique(ds.instance_weights).size > 1  # PERWT1xF, the survey weights
+        assert "REGION" in ds.metadata["categorical_features"]
