@@ -261,3 +261,16 @@ def test_item7_meps_loads_offline_once_the_licensed_file_is_there(tmp_path):
         assert ds.features.shape[0] == 20 and ds.protected_attribute_names == ["RACE"]
         assert np.unique(ds.instance_weights).size > 1  # PERWT1xF, the survey weights
         assert "REGION" in ds.metadata["categorical_features"]
+
+
+def test_item2_explainer_group_names_are_neutralised(german):
+    from aif360.metrics import ClassificationMetric
+
+    from ai4media_ext.fairness import AudienceMetricExplainer
+
+    _, test, clf = german
+    pred = test.copy(deepcopy=True)
+    pred.labels = clf.predict(test.features).reshape(-1, 1)
+    metric = ClassificationMetric(test, pred, [{"sex": 0.0}], [{"sex": 1.0}])
+    text = AudienceMetricExplainer(metric, "public", ("F\u202e\n- x", "M")).disparate_impact()
+    assert "in the F - x group vs" in text and "\u202e" not in text and "\n" not in text
