@@ -12,6 +12,18 @@ from ._core import Experiment, RunContext, save_figure
 #: data set -> protected attributes reported (the first is the one Reweighing balances)
 DATASETS = {"adult": ("sex", "race"), "german": ("age", "sex"), "bank": ("age",)}
 NAMES = {"adult": "Adult census income", "german": "German credit", "bank": "Bank marketing"}
+#: the outcome words of the public and decision-maker levels, per data set
+OUTCOME_TERMS = {
+    "adult": {"favourable": "an income above $50K", "unfavourable": "an income of $50K or less",
+              "favourable_verb": "were predicted to earn above $50K",
+              "unfavourable_verb": "were predicted to earn $50K or less"},
+    "german": {"favourable": "a good credit rating", "unfavourable": "a bad credit rating",
+               "favourable_verb": "were rated good credit risks",
+               "unfavourable_verb": "were rated bad credit risks"},
+    "bank": {"favourable": "a term-deposit subscription", "unfavourable": "no subscription",
+             "favourable_verb": "were predicted to subscribe",
+             "unfavourable_verb": "were predicted not to subscribe"},
+}  # fmt: skip
 
 
 def logistic_regression(random_state: int) -> Any:
@@ -67,7 +79,9 @@ class FairnessReportExperiment(Experiment):
             train, test = ds.split([0.7], shuffle=True, seed=ctx.seed)
             models = before_after_models(train, attributes[0], ctx.seed)
             report = FairnessReport(
-                n_bootstrap=100 if ctx.quick else 1000, random_state=ctx.seed
+                n_bootstrap=100 if ctx.quick else 1000,
+                random_state=ctx.seed,
+                outcome_terms=OUTCOME_TERMS[name],
             ).audit(test, models, protected_attributes=list(attributes), dataset_name=NAMES[name])
             report.write(ctx.out_dir / name, stem=f"{name}_fairness_report")
             for stage in ("before", "after"):

@@ -67,7 +67,7 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo(
             "equal_opportunity_difference",
             "Equal opportunity difference",
-            "gap in recognising deserving cases",
+            "gap in favourable outcomes for those who merit them",
             "TPR(unprivileged) - TPR(privileged)",
             "Among people who really merit the favourable outcome, how much less (or more) often the "
             "model gives it to the unprivileged group.",
@@ -99,10 +99,10 @@ METRICS: dict[str, MetricInfo] = {
         MetricInfo(
             "false_negative_rate_difference",
             "False negative rate difference",
-            "gap in mistaken refusals",
+            "gap in favourable outcomes wrongly withheld",
             "FNR(unprivileged) - FNR(privileged)",
             "Among people who merit the favourable outcome, the difference in how often the model "
-            "wrongly refuses it.",
+            "wrongly withholds it.",
             0.0,
             (-0.1, 0.1),
             "predictions",
@@ -132,8 +132,7 @@ METRICS: dict[str, MetricInfo] = {
 }
 
 GLOSSARY = {
-    "favourable outcome": "The decision people want (for example a loan approved or a high-income "
-    "prediction).",
+    "favourable outcome": "The outcome the people concerned would want.",
     "privileged group": "The group that historically received the favourable outcome more often; "
     "it is the reference the other group is compared to.",
     "unprivileged group": "The group compared against the privileged one.",

@@ -10,7 +10,8 @@ import json
 from importlib import resources
 from typing import Any
 
-from ._catalog import AUDIENCES, CAVEATS, GLOSSARY, METRICS, VERDICT_WORDS
+from . import _wording as w
+from ._catalog import AUDIENCES, CAVEATS, METRICS, VERDICT_WORDS
 from ._render_text import (
     AUDIENCE_NAMES,
     KEY_METRICS,
@@ -18,9 +19,12 @@ from ._render_text import (
     _clean,
     _confusion_cells,
     _num,
+    data_strings,
     findings,
+    glossary,
     probe_sentences,
 )
+from ._strings import html_data, long_names, plot_label, shorten, to_html
 
 
 @functools.cache
@@ -38,11 +42,6 @@ def _script_json(obj: Any) -> str:
     return text
 
 
-def _plotly_text(s: Any) -> str:
-    # plotly renders a subset of HTML in labels; entities show the characters literally
-    return html.escape(str(s), quote=True)
-
-
 def _error_bars(entries: list[dict]) -> tuple[list[float], list[float]]:
     """Plotly's asymmetric error bars (below, above) from value / ci_low / ci_high entries; a
     missing interval (NaN) draws no bar."""
@@ -52,9 +51,12 @@ def _error_bars(entries: list[dict]) -> tuple[list[float], list[float]]:
 
 
 def _figures(report: Any, a: str) -> dict[str, Any]:
-    rates = (("selection_rate", "given the favourable outcome"),
-             ("true_positive_rate", "deserving cases recognised"),
-             ("false_positive_rate", "wrongly favoured"))  # fmt: skip
+    t = report.outcome_terms_
+    rates = (
+        ("selection_rate", "everyone"),
+        ("true_positive_rate", f"recorded outcome: {plot_label(t['favourable'], 40)}"),
+        ("false_positive_rate", f"recorded outcome: {plot_label(t['unfavourable'], 40)}"),
+    )
     g = report.groups_[a]
     traces = []
     for model in report.models_:
@@ -62,17 +64,29 @@ def _figures(report: Any, a: str) -> dict[str, Any]:
             s = report.group_stats_[model][a][key]
             vals = [s[r]["value"] for r, _ in rates]
             lo, hi = _error_bars([s[r] for r, _ in rates])
-            traces.append({
-                "type": "bar", "name": _plotly_text(f"{model}: {g[key]}"),
-                "x": [lbl for _, lbl in rates], "y": vals,
-                "error_y": {"type": "data", "symmetric": False, "array": hi, "arrayminus": lo},
-                "hovertemplate": "%{x}: %{y:.1%}<extra>" + _plotly_text(f"{model}: {g[key]}") + "</extra>",
-            })  # fmt: skip
+            name = (
+                plot_label(g[key])
+                if len(report.models_) == 1
+                else (f"{plot_label(model, 20)}: {plot_label(g[key], 30)}")
+            )
+            # the name enters the hover through %{fullData.name}: plotly does not re-read a
+            # substituted value as a template, so a name holding "%{y}" is shown as written
+            traces.append(
+                {
+                    "type": "bar",
+                    "name": name,
+                    "x": [lbl for _, lbl in rates],
+                    "y": vals,
+                    "error_y": {"type": "data", "symmetric": False, "array": hi, "arrayminus": lo},
+                    "hovertemplate": "%{x}: %{y:.1%}<extra>%{fullData.name}</extra>",
+                }
+            )
+    title = f"Share who {plot_label(t['favourable_verb'], 50)}, by {plot_label(w.describe_feature(report, a), 30)}"
     rates_fig = {
         "data": traces,
         "layout": {"barmode": "group", "yaxis": {"tickformat": ".0%", "range": [0, 1]},
-                   "title": {"text": _plotly_text(f"Outcomes by {a}")},
-                   "margin": {"t": 40, "b": 40}, "height": 360},
+                   "title": {"text": title}, "legend": {"orientation": "h", "y": -0.15},
+                   "margin": {"t": 40, "b": 40}, "height": 380},
     }  # fmt: skip
     metric_traces = []
     for model in report.models_:
@@ -81,7 +95,8 @@ def _figures(report: Any, a: str) -> dict[str, Any]:
         vals = [m[k]["value"] for k in names]
         lo, hi = _error_bars([m[k] for k in names])
         metric_traces.append({
-            "type": "scatter", "mode": "markers", "name": _plotly_text(model),
+            "type": "scatter", "mode": "markers", "name": plot_label(model),
+            "hovertemplate": "%{y}: %{x:.3f}<extra>%{fullData.name}</extra>",
             "y": [METRICS[k].label for k in names], "x": vals, "marker": {"size": 10},
             "error_x": {"type": "data", "symmetric": False, "array": hi, "arrayminus": lo},
         })  # fmt: skip
@@ -94,7 +109,7 @@ def _figures(report: Any, a: str) -> dict[str, Any]:
                            "line": {"width": 0}, "layer": "below"})  # fmt: skip
     metrics_fig = {
         "data": metric_traces,
-        "layout": {"title": {"text": _plotly_text(f"Fairness metrics for {a} (green: threshold band)")},
+        "layout": {"title": {"text": f"Fairness metrics for {plot_label(a)} (green: threshold band)"},
                    "shapes": shapes, "margin": {"l": 230, "t": 40}, "height": 360},
     }  # fmt: skip
     return {"rates": rates_fig, "metrics": metrics_fig}
@@ -105,7 +120,8 @@ def _levels(*levels: str) -> str:
 
 
 def _ul(items: list[str]) -> str:
-    return "<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in items) + "</ul>"
+    """Sentences (data strings marked, see ``_strings``) as a list."""
+    return "<ul>" + "".join(f"<li>{to_html(s)}</li>" for s in items) + "</ul>"
 
 
 def html_page(report: Any, audience: str) -> str:
@@ -120,12 +136,15 @@ def html_page(report: Any, audience: str) -> str:
         figures[f"plot-{i}-rates"] = figs["rates"]
         figures[f"plot-{i}-metrics"] = figs["metrics"]
         part = [
-            f'<section class="attribute" id="attribute-{i}"><h2>{e(a)}: {e(g["unprivileged"])} '
-            f"({g['n_unprivileged']}) vs {e(g['privileged'])} ({g['n_privileged']})</h2>",
+            f'<section class="attribute" id="attribute-{i}"><h2>'
+            f"{html_data(w.describe_feature(report, a))}"
+            f'<span class="ilvl ilvl-expert"> (column {html_data(a)})</span>: '
+            f"{html_data(g['unprivileged'])} ({w.people(g['n_unprivileged'])}) vs "
+            f"{html_data(g['privileged'])} ({w.people(g['n_privileged'])})</h2>",
             f'<div class="plot" id="plot-{i}-rates"></div>',
         ]
         for model in report.models_:
-            part.append(f"<h3>Model: {e(model)}</h3>")
+            part.append(f"<h3>Model: {html_data(model)}</h3>")
             for aud in AUDIENCES:
                 sentences = findings(report, model, a, aud) + probe_sentences(report, model, a, aud)
                 part.append(f'<div class="{_levels(aud)}">{_ul(sentences)}</div>')
@@ -143,7 +162,15 @@ def html_page(report: Any, audience: str) -> str:
         f"{' checked' if a == audience else ''}> {AUDIENCE_NAMES[a]}</label> "
         for a in AUDIENCES
     )
-    glossary = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in GLOSSARY.items())
+    terms = "".join(f"<dt>{e(k)}</dt><dd>{to_html(v)}</dd>" for k, v in glossary(report).items())
+    full = long_names(data_strings(report, "expert") + data_strings(report, "public"))
+    full_names = (
+        '<section id="full-names"><h2>Names in full</h2><ol>'
+        + "".join(f"<li><bdi>{e(n)}</bdi></li>" for n in full)
+        + "</ol></section>"
+        if full
+        else ""
+    )
     method = (
         f"Percentile bootstrap with {report.n_bootstrap} resamples, "
         f"{round(100 * report.confidence_level)}% intervals; metric definitions as AIF360 0.6.1."
@@ -151,22 +178,23 @@ def html_page(report: Any, audience: str) -> str:
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Fairness report: {e(report.dataset_name_)}</title>
+<title>Fairness report: {e(shorten(report.dataset_name_))}</title>
 <style>{_asset("report.css")}</style>
 <script>{get_plotlyjs()}</script>
 </head>
 <body data-audience="{audience}">
-<header><h1>Fairness report: {e(report.dataset_name_)}</h1>
-<p>{report.n_records_} records; favourable outcome: {e(report.favourable_outcome_)};
-models: {e(", ".join(report.models_))}.</p>
+<header><h1>Fairness report: {html_data(report.dataset_name_)}</h1>
+<p>{w.people(report.n_records_)}; favourable outcome: {html_data(report.favourable_outcome_)};
+models: {", ".join(html_data(m) for m in report.models_)}.</p>
 <fieldset id="audience-switch"><legend>Show the report for</legend>{radios}</fieldset>
 </header>
 <main>
 {"".join(body)}
 <section class="{_levels("public", "decision_maker")}" id="caveats">
 <h2>What these numbers do and do not mean</h2>{_ul(list(CAVEATS))}
-<h2>Glossary</h2><dl>{glossary}</dl></section>
+<h2>Glossary</h2><dl>{terms}</dl></section>
 <section class="{_levels("expert")}" id="method"><h2>Method</h2><p>{e(method)}</p></section>
+{full_names}
 </main>
 <script type="application/json" id="figures">{_script_json(figures)}</script>
 <script>{_asset("report.js")}</script>
@@ -197,7 +225,7 @@ def _metric_table(report: Any, model: str, a: str) -> str:
 def _confusion_table(report: Any, model: str, a: str) -> str:
     rows = "".join(
         "<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>"
-        for cells in _confusion_cells(report, model, a, html.escape)
+        for cells in _confusion_cells(report, model, a, html_data)
     )
     return (
         "<table><thead><tr><th>group</th><th>n (weighted)</th><th>TP</th><th>FP</th><th>TN</th>"

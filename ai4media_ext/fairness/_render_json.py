@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._catalog import AUDIENCES, CAVEATS, GLOSSARY, METRICS, SCHEMA
-from ._render_text import _clean, findings, probe_sentences
+from ._catalog import AUDIENCES, CAVEATS, METRICS, SCHEMA
+from ._render_text import _clean, findings, glossary, probe_sentences
+from ._strings import to_text
 
 
 def factsheet(report: Any) -> dict[str, Any]:
@@ -17,7 +18,11 @@ def factsheet(report: Any) -> dict[str, Any]:
                 "metrics": report.metrics_[model][a],
                 "groups": report.group_stats_[model][a],
                 "explanations": {
-                    aud: findings(report, model, a, aud) + probe_sentences(report, model, a, aud)
+                    aud: [
+                        to_text(s)
+                        for s in findings(report, model, a, aud)
+                        + probe_sentences(report, model, a, aud)
+                    ]
                     for aud in AUDIENCES
                 },
             }
@@ -37,6 +42,8 @@ def factsheet(report: Any) -> dict[str, Any]:
                 "name": report.dataset_name_,
                 "n_records": report.n_records_,
                 "favourable_outcome": report.favourable_outcome_,
+                "outcome_terms": report.outcome_terms_,
+                "categorical_features": report.categorical_features_,
                 "protected_attributes": {
                     a: {k: v for k, v in g.items() if k != "column"}
                     for a, g in report.groups_.items()
@@ -61,6 +68,9 @@ def factsheet(report: Any) -> dict[str, Any]:
                 "metric_implementation": "AIF360 0.6.1 definitions (instance-weighted confusion "
                 "counts; Theil index unweighted), vectorised over bootstrap resamples",
             },
-            "considerations": {"caveats": list(CAVEATS), "glossary": GLOSSARY},
+            "considerations": {
+                "caveats": list(CAVEATS),
+                "glossary": {k: to_text(v) for k, v in glossary(report).items()},
+            },
         }
     )

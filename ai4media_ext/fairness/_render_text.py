@@ -1,10 +1,13 @@
 """Shared wording of a fitted FairnessReport: findings and probe sentences per audience,
-number formats and the per-group confusion cells, used by the JSON, Markdown and HTML renderers.
+number formats, the glossary and the per-group confusion cells, used by the JSON, Markdown and
+HTML renderers.
 
-Every string that comes from the data (data set, attribute, group, feature and model names,
-category values) is escaped for the place it goes by the renderer that places it: ``html.escape``
-in markup, ``\\u003c``-style escapes in the JSON the page embeds, HTML entities in plotly labels
-(plotly renders a subset of HTML in text), and a backslash before Markdown's special characters.
+Every string from the data (data set, attribute, group, feature, category, record and model
+names, the user's outcome words) enters a sentence through :func:`._strings.mark`; each renderer
+then places it its own way (``_strings.to_html`` / ``to_markdown`` / ``to_text``). The public
+and decision-maker levels use plain feature descriptions (:mod:`._wording`), counts over one
+common denominator and no model internals (scores, record ids, raw column names); the raw names
+appear only at the expert level.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ._catalog import METRICS, VERDICT_WORDS, natural_frequency
+from . import _wording as w
+from ._catalog import GLOSSARY, METRICS, VERDICT_WORDS
+from ._strings import mark
 
 KEY_METRICS = (
     "disparate_impact",
@@ -48,46 +53,45 @@ def _num(v: float | None) -> str:
 
 # ---------------------------------------------------------------- findings in words
 def findings(report: Any, model: str, attribute: str, audience: str) -> list[str]:
-    """Plain sentences for one model and attribute at one audience level (unescaped text)."""
+    """Sentences for one model and attribute at one audience level (data strings marked)."""
     g = report.groups_[attribute]
     gs = report.group_stats_[model][attribute]
     m = report.metrics_[model][attribute]
-    u, p = g["unprivileged"], g["privileged"]
-    fav = report.favourable_outcome_
     words = VERDICT_WORDS[audience]
-    di = m["disparate_impact"]
-    if audience == "public":
-
-        def nf(group: str, rate: str) -> str:
-            return natural_frequency(gs[group][rate]["value"])
-
-        out = [
-            f"Favourable outcome ('{fav}'): {nf('unprivileged', 'selection_rate')} people in the "
-            f"{u} group vs {nf('privileged', 'selection_rate')} in the {p} group got it from "
-            "the model.",
-            f"Among people who really had the favourable outcome, the model gave it to "
-            f"{nf('unprivileged', 'true_positive_rate')} in the {u} group vs "
-            f"{nf('privileged', 'true_positive_rate')} in the {p} group.",
-            f"Among people who did not, the model wrongly gave it to "
-            f"{nf('unprivileged', 'false_positive_rate')} in the {u} group vs "
-            f"{nf('privileged', 'false_positive_rate')} in the {p} group.",
+    if audience == "expert":
+        return [
+            f"{info.label} = {_num(m[name]['value'])}, {_ci(report, m[name])}, threshold "
+            f"{_band(m[name]['threshold'])}: {words[m[name]['verdict']]}. [{info.definition}]"
+            for name, info in METRICS.items()
         ]
-        if di["verdict"] != "n/a":
-            out.append(
-                f"Four-fifths rule (the {u} group's rate should be at least 80% of the {p} "
-                f"group's): {words[di['verdict']]}."
-            )
+    t = {k: mark(v) for k, v in report.outcome_terms_.items()}
+    u, p = g["unprivileged"], g["privileged"]
+
+    def rates(rate: str) -> str:
+        ur, pr = gs["unprivileged"][rate]["value"], gs["privileged"][rate]["value"]
+        if audience == "public":
+            return w.compare(ur, pr, u, p) + "."
+        return f"{w.percent(ur)} in the {mark(u)} group vs {w.percent(pr)} in the {mark(p)} group."
+
+    out = [
+        f"How many {t['favourable_verb']}? {rates('selection_rate')}",
+        f"Among people whose recorded outcome was {t['favourable']}, how many "
+        f"{t['favourable_verb']}? {rates('true_positive_rate')}",
+        f"Among people whose recorded outcome was {t['unfavourable']}, how many "
+        f"{t['favourable_verb']} anyway? {rates('false_positive_rate')}",
+    ]
+    if audience == "decision_maker":
+        for name in KEY_METRICS:
+            e = m[name]
+            out.append(f"{METRICS[name].label}: {_num(e['value'])} ({words[e['verdict']]}). "
+                       f"{METRICS[name].meaning}")  # fmt: skip
         return out
-    out = []
-    for name in KEY_METRICS if audience == "decision_maker" else METRICS:
-        info, e = METRICS[name], m[name]
-        if audience == "decision_maker":
-            out.append(f"{info.label}: {_num(e['value'])} ({words[e['verdict']]}). {info.meaning}")
-        else:
-            out.append(
-                f"{info.label} = {_num(e['value'])}, {_ci(report, e)}, threshold "
-                f"{_band(e['threshold'])}: {words[e['verdict']]}. [{info.definition}]"
-            )
+    di = m["disparate_impact"]["verdict"]
+    if di != "n/a":
+        out.append(
+            f"Four-fifths rule (each group's share who {t['favourable_verb']} should be at "
+            f"least 80% of the other group's): {words[di]}."
+        )
     return out
 
 
@@ -103,45 +107,103 @@ def _band(band: list | None) -> str:
 
 
 def probe_sentences(report: Any, model: str, attribute: str, audience: str) -> list[str]:
+    """What probing the model around records shows (data strings marked)."""
     probes = report.probes_.get(model, {}).get(attribute)
     if not probes:
         return []
-    g = report.groups_[attribute]
     out = []
     rate = probes.get("protected_flip_rate")
-    if rate is not None:
-        if audience == "public":
-            out.append(
-                f"If only the {attribute} of each person is switched (all else equal), the "
-                f"decision changes for {natural_frequency(rate)} people."
-            )
-        else:
-            out.append(
-                f"Flipping only '{attribute}' changes {_pct(rate)} of the decisions "
-                f"({_pct(probes['protected_flip_to_favourable'])} to favourable, "
-                f"{_pct(probes['protected_flip_to_unfavourable'])} to unfavourable)."
-            )
-    for r in probes["records"]:
-        head = f"Record {r['instance_name']} ({g['unprivileged']}, refused"
-        if r["probability"] == r["probability"]:
-            head += f", p(favourable) = {r['probability']:.2f}"
-        head += ")"
-        parts = [head]
-        if "protected_flipped_decision" in r:
-            flipped = "favourable" if r["protected_flipped_decision"] else "still refused"
-            parts.append(f"as {g['privileged']}: {flipped}")
-        cf = r.get("counterfactual")
-        if cf:
-            changes = "; ".join(
-                f"{c['feature']}: {_fmt(c['from'])} -> {_fmt(c['to'])}" for c in cf["changes"]
-            )
-            parts.append(f"smallest change found that flips it: {changes or 'none'}")
-        out.append(", ".join(parts) + ".")
+    t = {k: mark(v) for k, v in report.outcome_terms_.items()}
+    what = mark(w.describe_feature(report, attribute))
+    if rate is not None and audience == "expert":
+        out.append(
+            f"Flipping only {mark(attribute)} changes {_pct(rate)} of the decisions "
+            f"({_pct(probes['protected_flip_to_favourable'])} to favourable, "
+            f"{_pct(probes['protected_flip_to_unfavourable'])} to unfavourable)."
+        )
+    elif rate is not None:
+        share = w.share_of_people(rate) if audience == "public" else f"{_pct(rate)} of people"
+        out.append(
+            f"If only the {what} of each person were switched to the other group's, everything "
+            f"else equal, the model's decision would change for {share}."
+        )
+    elif audience != "public":
+        out.append(f"The model does not take {what} as an input, so it cannot be switched.")
+    for k, r in enumerate(probes["records"], 1):
+        out.append(
+            _expert_record(report, attribute, r)
+            if audience == "expert"
+            else _plain_record(report, attribute, r, k, t)
+        )
     return out
 
 
-def _fmt(v: Any) -> str:
-    return f"{v:g}" if isinstance(v, float) else str(v)
+def _expert_record(report: Any, attribute: str, r: dict) -> str:
+    g = report.groups_[attribute]
+    head = f"Record {mark(r['instance_name'])} ({mark(g['unprivileged'])}, unfavourable"
+    if r["probability"] == r["probability"]:
+        head += f", p(favourable) = {r['probability']:.2f}"
+    parts = [head + ")"]
+    if "protected_flipped_decision" in r:
+        flipped = "favourable" if r["protected_flipped_decision"] else "still unfavourable"
+        parts.append(f"as {mark(g['privileged'])}: {flipped}")
+    cf = r.get("counterfactual")
+    if cf:
+        changes = "; ".join(
+            f"{mark(c['feature'])}: {_value(c['from'])} -> {_value(c['to'])}" for c in cf["changes"]
+        )
+        parts.append(f"smallest change found that flips it: {changes or 'none'}")
+    return ", ".join(parts) + "."
+
+
+def _plain_record(report: Any, attribute: str, r: dict, k: int, t: dict[str, str]) -> str:
+    g = report.groups_[attribute]
+    text = (
+        f"Example {k}: a person in the {mark(g['unprivileged'])} group whose decision was "
+        f"{t['unfavourable']}."
+    )
+    if "protected_flipped_decision" in r:
+        text += (
+            f" In the {mark(g['privileged'])} group, with everything else the same, the decision "
+            + (f"would instead have been {t['favourable']}." if r["protected_flipped_decision"]
+               else "would have been the same.")
+        )  # fmt: skip
+    cf = r.get("counterfactual")
+    if not cf:
+        return text + " No other record in the data suggests a change that would alter it."
+    changes = []
+    for c in cf["changes"]:
+        feature = mark(w.describe_feature(report, c["feature"]))
+        if c.get("categorical"):
+            new, old = (mark(w.describe_value(report, c["feature"], c[v])) for v in ("to", "from"))
+            changes.append(f"{feature} \u201c{new}\u201d instead of \u201c{old}\u201d")
+        else:
+            changes.append(
+                f"{feature} {_plain_number(c['to'])} instead of {_plain_number(c['from'])}"
+            )
+    listed = ", ".join(changes[:-1]) + (" and " if len(changes) > 1 else "") + changes[-1]
+    return f"{text} The smallest change found that would have changed the decision: {listed}."
+
+
+def glossary(report: Any) -> dict[str, str]:
+    """The glossary, with the report's own outcome words (values may hold marked strings)."""
+    t = report.outcome_terms_
+    return {
+        "favourable outcome": "The outcome the people concerned would want; in this report: "
+        f"{mark(t['favourable'])} (the other outcome: {mark(t['unfavourable'])}).",
+        **{k: v for k, v in GLOSSARY.items() if k != "favourable outcome"},
+    }
+
+
+def _plain_number(v: float) -> str:
+    """A number for the public: whole numbers with thousands separators, else 3 significant
+    digits."""
+    return f"{int(v):,}" if float(v).is_integer() else f"{v:,.3g}"
+
+
+def _value(v: Any) -> str:
+    """A changed value: numbers as ``:g``; category values are data, so marked."""
+    return f"{v:g}" if isinstance(v, float) else mark(v)
 
 
 def _confusion_cells(report: Any, model: str, a: str, escape: Any) -> list[list[str]]:
@@ -159,3 +221,35 @@ def _confusion_cells(report: Any, model: str, a: str, escape: Any) -> list[list[
             ]
         )
     return rows
+
+
+def data_strings(report: Any, audience: str) -> list[str]:
+    """Every data string the report shows at ``audience`` (for the list of names in full)."""
+    out = [report.dataset_name_, report.favourable_outcome_, *report.models_]
+    out += list(report.outcome_terms_.values())
+    for a in report.protected_attributes_:
+        g = report.groups_[a]
+        out += [
+            a if audience == "expert" else describe(report, a),
+            g["unprivileged"],
+            g["privileged"],
+        ]
+        for probes in report.probes_.values():
+            for r in probes.get(a, {}).get("records", []):
+                for c in r.get("counterfactual", {}).get("changes", []):
+                    out.append(
+                        c["feature"] if audience == "expert" else describe(report, c["feature"])
+                    )
+                    if c.get("categorical"):
+                        out += (
+                            [c["from"], c["to"]]
+                            if audience == "expert"
+                            else [
+                                w.describe_value(report, c["feature"], c[k]) for k in ("from", "to")
+                            ]
+                        )
+    return [str(s) for s in out]
+
+
+def describe(report: Any, name: str) -> str:
+    return w.describe_feature(report, name)

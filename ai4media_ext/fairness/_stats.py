@@ -3,6 +3,9 @@ bootstrap replicates (one ``bincount`` for all replicates instead of one AIF360 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 #: cells of the per-record table: group (0 unprivileged, 1 privileged, 2 neither) x TP, FP, TN, FN
@@ -112,3 +115,49 @@ def percentile_interval(samples: np.ndarray, level: float) -> tuple[float, float
     alpha = (1 - level) / 2
     lo, hi = np.quantile(s, [alpha, 1 - alpha])
     return float(lo), float(hi)
+
+
+def _group_label(values: np.ndarray, names: Mapping[float, str] | None, attribute: str) -> str:
+    labels = [str(names[v]) if names and v in names else f"{attribute}={v:g}" for v in values]
+    return " / ".join(labels)
+
+
+def attribute_groups(dataset: Any, a: str) -> tuple[dict[str, Any], np.ndarray]:
+    """The privileged / unprivileged groups of attribute ``a`` and each record's group code
+    (0 unprivileged, 1 privileged, 2 neither)."""
+    names = list(dataset.protected_attribute_names)
+    attr_maps = (dataset.metadata or {}).get("protected_attribute_maps") or [None] * len(names)
+    n = dataset.labels.shape[0]
+    i = names.index(a)
+    col = dataset.protected_attributes[:, i]
+    if np.isnan(col).any():
+        raise ValueError(
+            f"protected attribute {a!r} has {int(np.isnan(col).sum())} missing values "
+            "(NaN); drop or impute those records first"
+        )
+    priv = np.asarray(dataset.privileged_protected_attributes[i], dtype=float).ravel()
+    unpriv = np.asarray(dataset.unprivileged_protected_attributes[i], dtype=float).ravel()
+    if priv.size == 0:
+        raise ValueError(f"the data set names no privileged value for {a!r}")
+    is_priv = np.isin(col, priv)
+    is_unpriv = np.isin(col, unpriv) if unpriv.size else ~is_priv
+    if not is_priv.any() or not is_unpriv.any():
+        values = np.unique(col)
+        raise ValueError(
+            f"protected attribute {a!r} has a single group: all {n} records have "
+            f"{a} in {values.tolist()} ({'privileged' if is_priv.any() else 'unprivileged'}); "
+            "a fairness comparison needs both a privileged and an unprivileged group"
+        )
+    if not unpriv.size:
+        unpriv = np.setdiff1d(np.unique(col), priv)
+    amap = attr_maps[i] if i < len(attr_maps) else None
+    group = {
+        "privileged_values": priv.tolist(),
+        "unprivileged_values": unpriv.tolist(),
+        "privileged": _group_label(priv, amap, a),
+        "unprivileged": _group_label(unpriv, amap, a),
+        "n_privileged": int(is_priv.sum()),
+        "n_unprivileged": int(is_unpriv.sum()),
+        "column": i,
+    }
+    return group, np.where(is_unpriv, 0, np.where(is_priv, 1, 2))

@@ -12,7 +12,9 @@ from aif360.explainers import MetricTextExplainer  # noqa: E402
 from aif360.metrics import ClassificationMetric, Metric  # noqa: E402
 
 from .._validation import Options, check_params  # noqa: E402
-from ._catalog import AUDIENCES, METRICS, VERDICT_WORDS, natural_frequency, verdict  # noqa: E402
+from ._catalog import AUDIENCES, METRICS, VERDICT_WORDS, verdict  # noqa: E402
+from ._strings import to_text  # noqa: E402
+from ._wording import compare  # noqa: E402
 
 _NAN = (float("nan"), float("nan"))
 
@@ -25,13 +27,15 @@ class AudienceMetricExplainer(MetricTextExplainer):
     opportunity, average odds, false positive/negative rate and error rate differences, Theil
     index) the text depends on ``audience``: ``"expert"`` gives AIF360's sentence plus the
     definition and the threshold verdict, ``"decision_maker"`` the value, its verdict and what
-    it means, ``"public"`` natural frequencies for the two groups and a plain verdict. The value
+    it means, ``"public"`` both groups' counts over one common denominator ("Out of every 10
+    people: 6 in the women group vs 8 in the men group") and a plain verdict. The value
     is always the wrapped metric's own. Other metrics fall back to AIF360's text.
 
     Args:
         metric (aif360.metrics.Metric): The metric to explain.
         audience (str): ``"expert"``, ``"decision_maker"`` or ``"public"``.
-        group_names (tuple of str): Display names of the (unprivileged, privileged) groups.
+        group_names (tuple of str): Display names of the (unprivileged, privileged) groups, each
+            read as "the <name> group" (default ("unprivileged", "privileged")).
 
     Raises:
         InvalidParameterError: (a ``ValueError`` and ``TypeError``) ``metric`` not an AIF360
@@ -49,7 +53,7 @@ class AudienceMetricExplainer(MetricTextExplainer):
         self,
         metric: Any,
         audience: str = "expert",
-        group_names: tuple[str, str] = ("unprivileged group", "privileged group"),
+        group_names: tuple[str, str] = ("unprivileged", "privileged"),
     ) -> None:
         check_params(
             self,
@@ -75,17 +79,15 @@ class AudienceMetricExplainer(MetricTextExplainer):
             return f"{info.plain.capitalize()}: {value:.3f}. {info.meaning}"
         rates = [getattr(self.metric, rate)(privileged=priv) for priv in (False, True)]
         what = {
-            "selection_rate": "got the favourable outcome",
-            "base_rate": "had the favourable outcome in the data",
-            "true_positive_rate": "of those who merited it got the favourable outcome",
-            "false_positive_rate": "of those who did not merit it got it by mistake",
-            "false_negative_rate": "of those who merited it were refused by mistake",
-            "error_rate": "were misjudged by the model",
+            "selection_rate": "How many got the favourable outcome?",
+            "base_rate": "How many had the favourable outcome in the data?",
+            "true_positive_rate": "Of those who merited the favourable outcome, how many got it?",
+            "false_positive_rate": "Of those who did not merit it, how many got it by mistake?",
+            "false_negative_rate": "Of those who merited it, how many had it withheld by mistake?",
+            "error_rate": "How many were misjudged by the model?",
         }[rate]
-        text = (
-            f"{natural_frequency(rates[0]).capitalize()} people in the {u} vs "
-            f"{natural_frequency(rates[1])} in the {p} {what}."
-        )
+        # one common denominator for both groups ("out of every 10 people: 6 vs 8")
+        text = f"{what} {to_text(compare(rates[0], rates[1], u, p))}."
         return f"{text} {words.capitalize()}." if words else text
 
     def statistical_parity_difference(self) -> str:

@@ -21,9 +21,23 @@ def decisions(classifier: Any, x: np.ndarray, favourable: float) -> tuple[np.nda
     return decision, prob
 
 
-def feature_groups(feature_names: Sequence[str]) -> list[np.ndarray]:
-    """Column groups that change together: one-hot columns ``name=value`` share a group."""
-    keys = [n.split("=", 1)[0] for n in feature_names]
+def category_of(name: str, categorical: Sequence[str]) -> str | None:
+    """The categorical feature whose one-hot column ``name`` is (``c=value``), or ``None``.
+
+    Only the features named in ``categorical`` (from the data set's metadata or the caller) are
+    one-hot groups: a numeric column named ``debt=ratio`` is not mistaken for one.
+    """
+    matches = [c for c in categorical if name.startswith(f"{c}=")]
+    return max(matches, key=len) if matches else None
+
+
+def feature_groups(
+    feature_names: Sequence[str], categorical: Sequence[str] = ()
+) -> list[np.ndarray]:
+    """Column groups that change together: the one-hot columns of each categorical feature share
+    a group, every other column is its own group."""
+    keys = [(category_of(n, categorical), j) for j, n in enumerate(feature_names)]
+    keys = [(c, None) if c is not None else (None, j) for c, j in keys]
     order = list(dict.fromkeys(keys))
     return [np.flatnonzero([k == key for k in keys]) for key in order]
 
@@ -99,26 +113,31 @@ def nearest_counterfactual(
 
 
 def describe_changes(
-    x: np.ndarray, cf: np.ndarray, feature_names: Sequence[str], groups: list[np.ndarray]
+    x: np.ndarray,
+    cf: np.ndarray,
+    feature_names: Sequence[str],
+    groups: list[np.ndarray],
+    categorical: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """Human-readable changes between a record and its counterfactual, one per feature group
-    (a one-hot group reads ``education: Bachelors -> Masters``)."""
+    """The changes between a record and its counterfactual, one per feature group: numeric
+    ``{"feature", "from", "to"}`` (floats), categorical ``{"feature", "from", "to",
+    "categorical": True}`` with the category values (``education: Bachelors -> Masters``)."""
     changes = []
     for g in groups:
         if np.array_equal(x[g], cf[g]):
             continue
-        if len(g) == 1 and "=" not in feature_names[g[0]]:
+        key = category_of(feature_names[g[0]], categorical)
+        if key is None:
             changes.append(
                 {"feature": feature_names[g[0]], "from": float(x[g[0]]), "to": float(cf[g[0]])}
             )
             continue
-        key = feature_names[g[0]].split("=", 1)[0]
 
-        def level(row: np.ndarray, g: np.ndarray = g) -> str:
-            on = [feature_names[j].split("=", 1)[-1] for j in g if row[j] > 0.5]
+        def level(row: np.ndarray, g: np.ndarray = g, key: str = key) -> str:
+            on = [feature_names[j][len(key) + 1 :] for j in g if row[j] > 0.5]
             return ", ".join(on) if on else "(none)"
 
-        changes.append({"feature": key, "from": level(x), "to": level(cf)})
+        changes.append({"feature": key, "from": level(x), "to": level(cf), "categorical": True})
     return changes
 
 
@@ -133,6 +152,7 @@ def probe_attribute(
     fav: float,
     rng: np.random.Generator,
     n_probes: int,
+    categorical: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Probes of one protected attribute for a fitted classifier (``FairnessReport.probes_``).
 
@@ -158,6 +178,8 @@ def probe_attribute(
         The favourable label.
     rng : numpy.random.Generator
     n_probes : int
+    categorical : sequence of str
+        The categorical features whose one-hot columns ``name=value`` form one group.
 
     Returns
     -------
@@ -172,7 +194,12 @@ def probe_attribute(
     )
     out: dict[str, Any] = {"protected_flip_rate": None, "records": []}
     # counterfactuals never change a protected attribute, whichever is being probed
-    frozen = [fnames.index(a) for a in dataset.protected_attribute_names if a in fnames]
+    protected = set(dataset.protected_attribute_names)
+    frozen = [
+        j
+        for j, n in enumerate(fnames)
+        if n in protected or category_of(n, categorical) in protected
+    ]
     if attribute not in fnames:
         out["note"] = f"{attribute!r} is not a model input, so it cannot be flipped"
     else:
@@ -189,7 +216,7 @@ def probe_attribute(
     if len(pool) == 0:
         return out
     chosen = np.sort(rng.choice(pool, size=min(n_probes, len(pool)), replace=False))
-    groups = [grp for grp in feature_groups(fnames) if not set(grp) & set(frozen)]
+    groups = [grp for grp in feature_groups(fnames, categorical) if not set(grp) & set(frozen)]
     scale = x.std(0)
     scale[scale == 0] = 1.0
     if attribute in fnames:  # the all-records flip above already decided these rows
@@ -216,7 +243,7 @@ def probe_attribute(
                 "decision": cf["decision"],
                 "probability": cf["probability"],
                 "distance": cf["distance"],
-                "changes": describe_changes(rec, cf["row"], fnames, groups),
+                "changes": describe_changes(rec, cf["row"], fnames, groups, categorical),
             }
         out["records"].append(item)
     return out

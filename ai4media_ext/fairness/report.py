@@ -14,16 +14,11 @@ import numpy as np
 from .._compat import require
 from .._io import write_text_atomic
 from .._validation import Interval, check_params
-from . import _stats
+from . import _stats, _wording
 from ._catalog import AUDIENCES, METRICS, SCHEMA, verdict  # noqa: F401 (SCHEMA re-exported)
 from .probing import probe_attribute
 
 __all__ = ["FairnessReport"]
-
-
-def _group_label(values: np.ndarray, names: Mapping[float, str] | None, attribute: str) -> str:
-    labels = [str(names[v]) if names and v in names else f"{attribute}={v:g}" for v in values]
-    return " / ".join(labels)
 
 
 class FairnessReport:
@@ -54,6 +49,17 @@ class FairnessReport:
         decision) when a model is a fitted classifier; 0 disables probing.
     random_state : int or numpy Generator, optional
         Seeds the bootstrap and the choice of probed records.
+    outcome_terms : dict, optional
+        The outcome words of the public and decision-maker levels: ``"favourable"`` and
+        ``"unfavourable"`` (nouns, default "the favourable outcome" / "the unfavourable
+        outcome"), ``"favourable_verb"`` and ``"unfavourable_verb"`` (verb phrases that fit
+        "How many ...?", default "got <noun>"), e.g. ``{"favourable": "a loan",
+        "unfavourable": "a refusal", "favourable_verb": "were granted a loan"}``.
+    feature_descriptions : dict, optional
+        Plain descriptions of features (``{"priors_count": "number of prior offences"}``) and of
+        category values (key ``"feature=value"``), over those of the data set's metadata
+        (``feature_descriptions`` / ``category_descriptions``, set by
+        :func:`ai4media_ext.data.load_aif360`). Raw names appear only at the expert level.
 
     Attributes
     ----------
@@ -81,6 +87,8 @@ class FairnessReport:
             np.random.Generator,
             None,
         ],
+        "outcome_terms": [Mapping, None],
+        "feature_descriptions": [Mapping, None],
     }
 
     def __init__(
@@ -91,12 +99,16 @@ class FairnessReport:
         thresholds: Mapping[str, tuple[float, float] | None] | None = None,
         n_probes: int = 3,
         random_state: int | np.random.Generator | None = None,
+        outcome_terms: Mapping[str, str] | None = None,
+        feature_descriptions: Mapping[str, str] | None = None,
     ) -> None:
         self.n_bootstrap = n_bootstrap
         self.confidence_level = confidence_level
         self.thresholds = thresholds
         self.n_probes = n_probes
         self.random_state = random_state
+        self.outcome_terms = outcome_terms
+        self.feature_descriptions = feature_descriptions
         self._check_params()
 
     def _check_params(self) -> None:
@@ -110,6 +122,7 @@ class FairnessReport:
                 raise ValueError(f"thresholds: unknown metric {metric!r}; valid: {sorted(METRICS)}")
             if band is not None and (len(band) != 2 or not band[0] <= band[1]):
                 raise ValueError(f"thresholds[{metric!r}] must be (low, high) with low <= high")
+        _wording.check_terms(self.outcome_terms)
 
     def band(self, metric: str) -> tuple[float, float] | None:
         if self.thresholds and metric in self.thresholds:
@@ -126,6 +139,7 @@ class FairnessReport:
         protected_attributes: Sequence[str] | None = None,
         dataset_name: str | None = None,
         favourable_outcome: str | None = None,
+        categorical_features: Sequence[str] | None = None,
     ) -> FairnessReport:
         """Compute everything the report shows.
 
@@ -144,6 +158,10 @@ class FairnessReport:
             Subset of ``dataset.protected_attribute_names`` (default all).
         dataset_name, favourable_outcome : str, optional
             Display names (default from the data set's class and label map).
+        categorical_features : list of str, optional
+            Features one-hot encoded as ``name=value`` columns (default the data set's
+            ``metadata["categorical_features"]``, else none: column names are never parsed to
+            guess a group).
         """
         require("aif360", "aif360")
         from aif360.datasets import BinaryLabelDataset
@@ -172,54 +190,26 @@ class FairnessReport:
         fav = dataset.favorable_label
         self.dataset_name_ = str(dataset_name or type(dataset).__name__.replace("Dataset", ""))
         self.favourable_outcome_ = str(favourable_outcome or label_map.get(fav, f"label {fav:g}"))
+        self._wording_attributes(meta, categorical_features)
         self.n_records_ = int(n)
         self.protected_attributes_ = attrs
         self.groups_, group_codes = {}, {}
         for a in attrs:
-            self.groups_[a], group_codes[a] = self._attribute_groups(dataset, a)
+            self.groups_[a], group_codes[a] = _stats.attribute_groups(dataset, a)
         self._audit_models(dataset, predictions, x, group_codes, BinaryLabelDataset)
         return self
 
-    @staticmethod
-    def _attribute_groups(dataset: Any, a: str) -> tuple[dict[str, Any], np.ndarray]:
-        """The privileged / unprivileged groups of attribute ``a`` and each record's group code
-        (0 unprivileged, 1 privileged, 2 neither)."""
-        names = list(dataset.protected_attribute_names)
-        attr_maps = (dataset.metadata or {}).get("protected_attribute_maps") or [None] * len(names)
-        n = dataset.labels.shape[0]
-        i = names.index(a)
-        col = dataset.protected_attributes[:, i]
-        if np.isnan(col).any():
-            raise ValueError(
-                f"protected attribute {a!r} has {int(np.isnan(col).sum())} missing values "
-                "(NaN); drop or impute those records first"
-            )
-        priv = np.asarray(dataset.privileged_protected_attributes[i], dtype=float).ravel()
-        unpriv = np.asarray(dataset.unprivileged_protected_attributes[i], dtype=float).ravel()
-        if priv.size == 0:
-            raise ValueError(f"the data set names no privileged value for {a!r}")
-        is_priv = np.isin(col, priv)
-        is_unpriv = np.isin(col, unpriv) if unpriv.size else ~is_priv
-        if not is_priv.any() or not is_unpriv.any():
-            values = np.unique(col)
-            raise ValueError(
-                f"protected attribute {a!r} has a single group: all {n} records have "
-                f"{a} in {values.tolist()} ({'privileged' if is_priv.any() else 'unprivileged'}); "
-                "a fairness comparison needs both a privileged and an unprivileged group"
-            )
-        if not unpriv.size:
-            unpriv = np.setdiff1d(np.unique(col), priv)
-        amap = attr_maps[i] if i < len(attr_maps) else None
-        group = {
-            "privileged_values": priv.tolist(),
-            "unprivileged_values": unpriv.tolist(),
-            "privileged": _group_label(priv, amap, a),
-            "unprivileged": _group_label(unpriv, amap, a),
-            "n_privileged": int(is_priv.sum()),
-            "n_unprivileged": int(is_unpriv.sum()),
-            "column": i,
+    def _wording_attributes(self, meta: Mapping, categorical: Sequence[str] | None) -> None:
+        """``outcome_terms_``, ``feature_descriptions_``, ``category_descriptions_`` and
+        ``categorical_features_`` from the parameters and the data set's metadata."""
+        self.outcome_terms_ = _wording.resolve_terms(self.outcome_terms)
+        self.feature_descriptions_ = {
+            **{str(k): str(v) for k, v in (meta.get("feature_descriptions") or {}).items()},
+            **{str(k): str(v) for k, v in (self.feature_descriptions or {}).items()},
         }
-        return group, np.where(is_unpriv, 0, np.where(is_priv, 1, 2))
+        self.category_descriptions_ = dict(meta.get("category_descriptions") or {})
+        chosen = meta.get("categorical_features") if categorical is None else categorical
+        self.categorical_features_ = [str(c) for c in (chosen or [])]
 
     def _audit_models(
         self, dataset: Any, predictions: Any, x: np.ndarray, group_codes: dict, bld: type
@@ -247,7 +237,7 @@ class FairnessReport:
                 self.probes_[model] = {
                     a: probe_attribute(
                         clf, x, dataset, a, self.groups_[a], group_codes[a], y_pred, fav, rng,
-                        self.n_probes,
+                        self.n_probes, self.categorical_features_,
                     )
                     for a in self.protected_attributes_
                 }  # fmt: skip

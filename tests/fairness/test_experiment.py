@@ -25,6 +25,12 @@ def test_fairness_report_experiment_on_real_data(tmp_path, data_root):
     assert res["adult_sex_disparate_impact_after"] > res["adult_sex_disparate_impact_before"] + 0.1
     assert res["adult_sex_accuracy_after"] > res["adult_sex_accuracy_before"] - 0.03
     assert (tmp_path / "fairness-report" / "disparate_impact.png").stat().st_size > 0
+    # the public pages speak plainly: named groups, described features, the data set's own words
+    bank = (tmp_path / "fairness-report" / "bank" / "bank_fairness_report.public.md").read_text()
+    assert "## age group: under 25 or 60 and over" in bank and "age=0" not in bank
+    assert "How many were predicted to subscribe? Out of every " in bank
+    german = tmp_path / "fairness-report" / "german" / "german_fairness_report.public.md"
+    assert "A14" not in german.read_text() and "credit_history" not in german.read_text()
 
 
 def test_german_credit_is_embedded_and_the_data_root_overrides_it(data_root, monkeypatch):

@@ -2,7 +2,8 @@ import pytest
 from aif360.explainers import Explainer, MetricTextExplainer
 from aif360.metrics import BinaryLabelDatasetMetric, ClassificationMetric
 
-from ai4media_ext.fairness import AudienceMetricExplainer, natural_frequency
+from ai4media_ext.fairness import AudienceMetricExplainer
+from ai4media_ext.fairness._wording import common_denominator
 
 
 @pytest.fixture(scope="module")
@@ -29,17 +30,21 @@ def test_levels_word_the_same_value(metric):
     assert f"{di:.3f}" in dm
     pub = AudienceMetricExplainer(metric, "public", ("women", "men")).disparate_impact()
     u, p = (metric.selection_rate(privileged=v) for v in (False, True))
-    assert natural_frequency(u).capitalize() in pub and natural_frequency(p) in pub
-    assert "women" in pub and "men" in pub
+    d, (a, b) = common_denominator([u, p])
+    assert f"Out of every {d:,} people: {a} in the women group vs {b} in the men group." in pub
     eo = AudienceMetricExplainer(metric, "public", ("women", "men")).equal_opportunity_difference()
-    assert natural_frequency(metric.true_positive_rate(privileged=False)) in eo.lower()
+    u, p = (metric.true_positive_rate(privileged=v) for v in (False, True))
+    d, (a, b) = common_denominator([u, p])
+    assert f"how many got it? Out of every {d:,} people: {a} in the women group vs {b}" in eo
 
 
 def test_dataset_metric_uses_base_rates(german):
     _, test, _ = german
     m = BinaryLabelDatasetMetric(test, [{"age": 0.0}], [{"age": 1.0}])
     text = AudienceMetricExplainer(m, "public").disparate_impact()
-    assert natural_frequency(m.base_rate(privileged=True)) in text
+    d, (_, b) = common_denominator([m.base_rate(privileged=v) for v in (False, True)])
+    assert text.startswith("How many had the favourable outcome in the data?")
+    assert f"vs {b} in the privileged group." in text
 
 
 def test_bad_arguments(metric):

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from ai4media_ext.fairness import FairnessReport
+from ai4media_ext.fairness._strings import shorten
 
 VOID = {"meta", "br", "input", "img", "hr", "link"}
 EVIL = '</script><script>window.__pwned=1</script>"\'<img src=x onerror="window.__pwned=2">'
@@ -55,7 +56,7 @@ def test_page_in_headless_chromium(german_report, browser_page, tmp_path):
     assert not table.is_visible()  # the metric table is for experts and decision makers
     assert page.get_by_text("Glossary").is_visible()
     public_text = page.locator("main").inner_text()
-    assert " in 10 " in public_text or " in 100 " in public_text
+    assert "Out of every 10 people: " in public_text or "Out of every 100 people: " in public_text
     page.check("input[value=expert]")
     assert page.evaluate("document.body.dataset.audience") == "expert"
     assert table.is_visible() and page.locator("#method").is_visible()
@@ -112,5 +113,89 @@ def test_data_strings_are_escaped(evil_report, browser_page, tmp_path):
     page.check("input[value=public]")
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert page.evaluate("document.querySelectorAll('img').length") == 0
-    assert EVIL in page.locator("h1").inner_text()  # shown literally
+    # shown literally, shortened with an ellipsis, the full name as the tooltip
+    h1 = page.locator("h1 bdi")
+    assert h1.inner_text() == shorten(f"data{EVIL}") and h1.inner_text().endswith("\u2026")
+    assert h1.get_attribute("title") == f"data{EVIL}"
+    assert page.errors == []
+
+
+_CHAR_X = """([sel, which]) => {
+  // left edge of each non-space character of a text node, in logical order
+  const li = document.querySelector(sel);
+  const bdi = [...li.querySelectorAll('bdi')].find(b => /esrever|^F$/.test(b.textContent));
+  const node = which === 'inside' ? bdi.firstChild : bdi.nextSibling;
+  const xs = [];
+  for (let i = 0; i < node.length; i++) {
+    if (node.data[i] === ' ') continue;
+    const r = document.createRange(); r.setStart(node, i); r.setEnd(node, i + 1);
+    xs.push(r.getBoundingClientRect().left);
+  }
+  return xs;
+}"""
+
+
+@pytest.fixture(scope="module")
+def spoof_report():
+    from aif360.datasets import BinaryLabelDataset
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(0)
+    n = 300
+    s, t, a = (
+        rng.integers(0, 2, n).astype(float),
+        rng.integers(0, 2, n).astype(float),
+        rng.normal(size=n),
+    )
+    y = (a + 0.8 * s + rng.normal(scale=0.5, size=n) > 0.4).astype(float)
+    ds = BinaryLabelDataset(
+        df=pd.DataFrame({"s": s, "t": t, "a": a, "y": y}), label_names=["y"],
+        protected_attribute_names=["s", "t"],
+        privileged_protected_attributes=[np.array([1.0]), np.array([1.0])],
+        unprivileged_protected_attributes=[np.array([0.0]), np.array([0.0])],
+        metadata={"protected_attribute_maps": [{0.0: "F\u202eesrever 123", 1.0: "%{y}<b>P</b>"},
+                                               {0.0: "L" * 5000, 1.0: "short"}]},
+    )  # fmt: skip
+    clf = LogisticRegression().fit(ds.features, ds.labels.ravel())
+    return FairnessReport(n_bootstrap=20, random_state=0).audit(
+        ds, {'a"b': clf, "m&amp;2": clf}, dataset_name="hostile"
+    )
+
+
+def test_hostile_labels_in_chromium(spoof_report, browser_page, tmp_path):
+    """Items 2, 3 and 5 as a reader sees them: the bidi-spoofing label reads "Fesrever 123" and
+    reverses nothing after it; legends and hovers show names exactly; a 5,000-character label
+    neither widens the page nor squeezes the plots."""
+    path = tmp_path / "spoof.html"
+    path.write_text(spoof_report.to_html("public"))
+    page = browser_page
+    page.goto(path.as_uri())
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length == 4")
+    first = "#attribute-0 .lvl-public li"
+    label = page.locator(first).first.locator("bdi", has_text="esrever")
+    assert label.inner_text() == "Fesrever 123"
+    for which in ("inside", "after"):  # left to right, as written: nothing is reversed
+        xs = page.evaluate(_CHAR_X, [first, which])
+        assert len(xs) > 5 and xs == sorted(xs), which
+    # the measurement does detect a reversal: the same text with the raw override is reversed
+    page.evaluate("""() => { const li = document.createElement('li'); li.id = 'raw';
+        li.innerHTML = 'in the <bdi>F</bdi>\\u202eesrever 123 group vs 7';
+        document.querySelector('main').prepend(li); }""")
+    xs = page.evaluate(_CHAR_X, ["#raw", "after"])
+    assert xs[0] > xs[-1]
+    legend = page.evaluate(
+        "[...document.querySelectorAll('#plot-0-rates .legendtext')].map(e => e.textContent)"
+    )
+    assert legend == ['a"b: Fesrever 123', 'a"b: %{y}<b>P</b>',
+                      "m&amp;2: Fesrever 123", "m&amp;2: %{y}<b>P</b>"]  # fmt: skip
+    page.evaluate("Plotly.Fx.hover('plot-0-rates', [{curveNumber: 1, pointNumber: 0}])")
+    hover = page.evaluate("document.querySelector('#plot-0-rates .hoverlayer').textContent")
+    assert hover.startswith('a"b: %{y}<b>P</b>')  # the name, not the template filled in
+    width, main, plot = page.evaluate(
+        "[document.documentElement.scrollWidth, document.querySelector('main').clientWidth,"
+        " document.querySelector('#plot-1-rates').getBoundingClientRect().width]"
+    )
+    assert width <= 1200 and plot >= 0.95 * main
+    long = page.locator("#attribute-1 .lvl-public li").first.locator("bdi[title]")
+    assert long.inner_text() == "L" * 59 + "\u2026" and long.get_attribute("title") == "L" * 5000
     assert page.errors == []

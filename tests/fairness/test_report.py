@@ -5,6 +5,7 @@ import pytest
 
 from ai4media_ext.fairness import METRICS, FairnessReport, natural_frequency
 from ai4media_ext.fairness._catalog import verdict
+from ai4media_ext.fairness._wording import common_denominator
 
 from .conftest import toy_dataset
 
@@ -105,7 +106,12 @@ def test_audience_changes_wording_never_numbers(german_report):
     texts = fair["explanations"]
     assert texts["expert"] != texts["public"] != texts["decision_maker"]
     sel = fair["groups"]["unprivileged"]["selection_rate"]["value"]
-    assert natural_frequency(sel) in texts["public"][0]
+    priv = fair["groups"]["privileged"]["selection_rate"]["value"]
+    d, (a, b) = common_denominator([sel, priv])
+    assert (
+        f"Out of every {d:,} people: {a} in the Female group vs {b} in the Male group"
+        in (texts["public"][0])
+    )
     di = fair["metrics"]["disparate_impact"]["value"]
     assert f"{di:.3f}" in " ".join(texts["expert"]) and f"{di:.3f}" in " ".join(
         texts["decision_maker"]
