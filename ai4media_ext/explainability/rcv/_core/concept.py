@@ -70,7 +70,9 @@ def as_experimental_sets(experimental_sets: Any) -> tuple[list[list[RegressionCo
         InvalidParameterError: a mix of concepts and lists, an empty set, or an entry that is
             not a :class:`RegressionConcept`.
     """
-    if isinstance(experimental_sets, Concept) or not isinstance(experimental_sets, Sequence):
+    if isinstance(experimental_sets, Concept | str | bytes) or not isinstance(
+        experimental_sets, Sequence
+    ):
         raise InvalidParameterError(
             "experimental_sets must be a list of RegressionConcept or, as for captum's TCAV, a "
             f"list of lists of them; got {type(experimental_sets).__name__}"

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Regression Concept Vectors (Graziani, Andrearczyk & Müller, iMIMIC @ MICCAI 2018)."""
 
 from __future__ import annotations
@@ -51,8 +50,7 @@ class RCV(ConceptInterpreter):
     * ``processes > 1`` fits the regressions in that many threads (the activations are in
       memory and torch's linear algebra releases the GIL), not in a process pool.
     * Repeated concept ids raise ``InvalidParameterError`` (TCAV: ``AssertionError``).
-    * Activations are globally average-pooled per channel (the paper's RCV space); TCAV
-      flattens them.
+    * Activations are average-pooled per channel (the paper's RCV space); TCAV flattens them.
 
     Args:
         model (Module): the model to interpret.
@@ -298,15 +296,30 @@ class RCV(ConceptInterpreter):
         """Layer attributions ``(N, F)`` (float64) of the target output: by default the
         gradient w.r.t. the layer's output (or input), summed over spatial positions;
         ``kwargs`` go to ``layer_attr_method.attribute`` (e.g. ``n_steps``)."""
-        method = self.layer_attr_method
-        if method is None:
-            method = LayerGradientXActivation(self.model, None, multiply_by_inputs=False)
-        method.layer = self._modules[layer]
-        grads = method.attribute.__wrapped__(  # captum's own call, without usage log
-            method, inputs, target=target, additional_forward_args=additional_forward_args,
-            attribute_to_layer_input=self.attribute_to_layer_input, **kwargs,
-        )  # fmt: skip
-        return sum_spatial(grads).double()
+        return self._attributions(inputs, [layer], target, additional_forward_args, kwargs)[0]
+
+    def _attributions(
+        self, inputs: Any, layers: list[str], target: Any, forward_args: Any, kwargs: dict
+    ) -> list[Tensor]:
+        """Attributions at ``layers``: one backward pass for all of them with the default
+        gradient, one call per layer with a ``layer_attr_method`` (as TCAV)."""
+        common = {
+            "target": target, "additional_forward_args": forward_args,
+            "attribute_to_layer_input": self.attribute_to_layer_input, **kwargs,
+        }  # fmt: skip
+        modules = [self._modules[layer] for layer in layers]
+        if self.layer_attr_method is None:
+            method = LayerGradientXActivation(self.model, modules, multiply_by_inputs=False)
+            # captum's own call, without the usage log
+            grads = method.attribute.__wrapped__(method, inputs, **common)
+            grads = grads if len(modules) > 1 else [grads]
+        else:
+            grads = []
+            for module in modules:
+                self.layer_attr_method.layer = module
+                method = self.layer_attr_method
+                grads.append(method.attribute.__wrapped__(method, inputs, **common))
+        return [sum_spatial(g).double() for g in grads]
 
     scores = staticmethod(scores)
 
@@ -363,9 +376,11 @@ class RCV(ConceptInterpreter):
         sets, nested = as_experimental_sets(experimental_sets)
         self.compute_rcvs(sets, processes=processes)
         out: dict[str, dict[str, dict[str, Tensor]]] = {}
-        for layer in self.layers:
-            grads = self.layer_gradients(inputs, layer, target, additional_forward_args, **kwargs)
-            concepts = self._register(c for s in sets for c in s)
+        concepts = self._register(c for s in sets for c in s)
+        attributions = self._attributions(
+            inputs, self.layers, target, additional_forward_args, kwargs
+        )
+        for layer, grads in zip(self.layers, attributions, strict=True):
             directions = torch.stack(
                 [self.rcvs[(c.identifier, layer)]["direction"] for c in concepts]
             )
