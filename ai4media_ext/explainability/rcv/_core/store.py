@@ -10,7 +10,9 @@ Files are NumPy ``.npz`` archives read with ``allow_pickle=False`` (no code runs
 captum's pickled CAVs) and written atomically (``ai4media_ext._io``). Each file records the
 settings it was computed with (a SHA-256 of the measures, ``n_splits``, ``ridge``,
 ``random_state``, ``attribute_to_layer_input``); a file whose settings differ from the
-interpreter's is recomputed, never reused.
+interpreter's is recomputed, never reused. As for TCAV's store, ``model_id`` must name one set of
+weights and a concept identifier one set of examples: a retrained model needs a new
+``model_id`` (weights and examples are not fingerprinted).
 """
 
 from __future__ import annotations
