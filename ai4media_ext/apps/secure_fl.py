@@ -198,9 +198,11 @@ def make_client_app(overrides: Mapping[str, Any] | None = None) -> ClientApp:
 
 def save_result(result: Any, path: str | Path) -> Path:
     """Write the final global model of Flower's ``Result`` to ``path`` (``.npz``, atomically):
-    one float array per state-dict entry, plus ``__round_metrics__``, the JSON of the clients'
-    aggregated train and evaluate metrics per round. On the Deployment Engine the ServerApp runs
-    where the SuperLink runs, so ``path`` is a path on that machine."""
+    one array per ``ArrayRecord`` entry, plus ``__round_metrics__``, the JSON of the clients'
+    aggregated train and evaluate metrics per round. With ``he = true`` the entries are the
+    encrypted aggregate (ciphertext bytes as uint8 arrays) that only the clients' secret context
+    decrypts (:func:`~ai4media_ext.privacy.federated.mods.decrypt_arrays`). On the Deployment
+    Engine the ServerApp runs where the SuperLink runs, so ``path`` is a path on that machine."""
     import io
     import json
 
@@ -210,7 +212,7 @@ def save_result(result: Any, path: str | Path) -> Path:
         kind: {str(r): dict(m) for r, m in getattr(result, kind).items()}
         for kind in ("train_metrics_clientapp", "evaluate_metrics_clientapp")
     }
-    arrays = {k: v.numpy() for k, v in result.arrays.to_torch_state_dict().items()}
+    arrays = {k: v.numpy() for k, v in result.arrays.items()}
     buf = io.BytesIO()
     np.savez(buf, __round_metrics__=np.array(json.dumps(metrics)), **arrays)
     return write_bytes_atomic(path, buf.getvalue())

@@ -1,11 +1,14 @@
 """The secure-FL Flower App on Flower's Deployment Engine (issue 21 item 5).
 
 Real ``flower-superlink`` and ``flower-supernode`` processes on loopback, TLS certificates and
-SuperNode keys generated at start, SuperNode authentication enabled, the App submitted with
-``flwr run <app> <connection>`` against a connection entry in a temporary ``FLWR_HOME``. Only the
+SuperNode keys generated at start, SuperNode authentication enabled (an unregistered SuperNode is refused), the App submitted with
+``flwr run <app> <connection>`` against a connection entry in a temporary ``FLWR_HOME``, once
+with FedAvg and once with HEFedAvg (CKKS keys made here; the encrypted aggregate the ServerApp
+writes is opened with a client's secret key). Only the
 processes this test launches are stopped (each started in its own process group, ended by that
-group's id). The global model the ServerApp writes must equal plaintext FedAvg computed here
-from the same ClientApp.
+group's id; descendants the Flower processes start in sessions of their own are tracked and
+ended by pid). Both global models must equal plaintext FedAvg computed here from the same
+ClientApp.
 """
 
 from __future__ import annotations
@@ -26,7 +29,11 @@ import pytest
 pytest.importorskip("flwr")
 pytest.importorskip("psutil")
 
+from flwr.app import Array, ArrayRecord  # noqa: E402
+
 from ai4media_ext.apps.deployment import write_supernode_keys, write_tls_certificates  # noqa: E402
+from ai4media_ext.privacy.federated import decrypt_arrays, provision  # noqa: E402
+from ai4media_ext.privacy.federated._ckks import load_context  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 APP = REPO / "plugins" / "flower_secure_fl"
@@ -226,7 +233,9 @@ def test_secure_fl_app_on_the_deployment_engine(tmp_path):
         "OMP_NUM_THREADS": "1",
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
     }
-    result_path = tmp_path / "result" / "global_model.npz"
+    results = {p: tmp_path / "result" / f"{p}.npz" for p in ("plain", "he")}
+    he_keys = provision(tmp_path / "he_keys")  # CKKS keys, as `ai4media-ext he-keys DIR`
+    he_config = {"he": True, "key-dir": str(Path(he_keys.client_context).parent)}
     procs = Processes(tmp_path, env)
     timings: dict[str, float] = {}
     try:
@@ -264,19 +273,22 @@ def test_secure_fl_app_on_the_deployment_engine(tmp_path):
             "--node-config", f"partition-id=0 num-partitions={NODES}",
             "--port", str(_free_port()), "--max-retries", "2", "--max-wait-time", "20",
         ])  # fmt: skip
-        overrides = " ".join(
-            f"{k}={_toml_value(v)}"
-            for k, v in {**RUN_CONFIG, "result-path": str(result_path)}.items()
-        )
-        procs.snapshot()
-        run = _flwr(["run", str(app), "loopback", "--run-config", overrides, "--stream"], env, 600)
-        procs.snapshot()
-        assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:] + procs.tail()
-        timings["flwr_run_done_s"] = round(time.perf_counter() - start, 1)
-        deadline = time.monotonic() + 120
-        while not result_path.exists() and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert result_path.exists(), run.stdout[-4000:] + procs.tail()
+        for protection, extra in (("plain", {"he": False}), ("he", he_config)):
+            path = results[protection]
+            overrides = " ".join(
+                f"{k}={_toml_value(v)}"
+                for k, v in {**RUN_CONFIG, **extra, "result-path": str(path)}.items()
+            )
+            procs.snapshot()
+            run = _flwr(["run", str(app), "loopback", "--run-config", overrides, "--stream"],
+                        env, 600)  # fmt: skip
+            procs.snapshot()
+            assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:] + procs.tail()
+            deadline = time.monotonic() + 120
+            while not path.exists() and time.monotonic() < deadline:
+                time.sleep(0.5)
+            assert path.exists(), run.stdout[-4000:] + procs.tail()
+            timings[f"flwr_run_{protection}_done_s"] = round(time.perf_counter() - start, 1)
     finally:
         procs.stop_all()
         timings["stopped_s"] = round(time.perf_counter() - start, 1)
@@ -286,12 +298,21 @@ def test_secure_fl_app_on_the_deployment_engine(tmp_path):
     assert "Failed to activate SuperNode" in stranger_log, stranger_log
     superlink_log = (tmp_path / "superlink.log").read_text(errors="replace")
     assert "No SuperNode found with the given public key" in superlink_log
-    with np.load(result_path, allow_pickle=False) as data:
-        deployed = {k: data[k] for k in data.files if k != "__round_metrics__"}
     expected = _plaintext_fedavg(ROUNDS, NODES)
+    with np.load(results["plain"], allow_pickle=False) as data:
+        deployed = {k: data[k] for k in data.files if k != "__round_metrics__"}
     assert set(deployed) == set(expected)
     for key, value in expected.items():
         np.testing.assert_allclose(deployed[key], value, rtol=1e-5, atol=1e-6, err_msg=key)
     worst = max(float(np.abs(deployed[k] - v).max()) for k, v in expected.items())
+    # HEFedAvg: the server holds only the encrypted aggregate; a client's secret key opens it
+    with np.load(results["he"], allow_pickle=False) as data:
+        record = ArrayRecord({k: Array(data[k]) for k in data.files if k != "__round_metrics__"})
+    secret = load_context(Path(he_keys.client_context).read_bytes(), expect_secret=True)
+    opened = decrypt_arrays(record, secret).to_torch_state_dict()
+    assert set(opened) == set(expected)
+    for key, value in expected.items():
+        np.testing.assert_allclose(opened[key].numpy(), value, rtol=1e-5, atol=1e-6, err_msg=key)
+    worst_he = max(float(np.abs(opened[k].numpy() - v).max()) for k, v in expected.items())
     print(f"deployment engine: {timings}, total {time.perf_counter() - start:.1f} s, "
-          f"max |deployed - plaintext FedAvg| = {worst:.3g}")  # fmt: skip
+          f"max |deployed - plaintext FedAvg| = {worst:.3g} (FedAvg), {worst_he:.3g} (HEFedAvg)")  # fmt: skip
