@@ -242,3 +242,12 @@ def test_constant_measure_warns_and_gives_nan(tmp_path, toy):
 def test_a_healthy_concept_does_not_warn(toy, concepts, recwarn):
     RCV(toy, "embed").interpret(torch.randn(4, 1), [concepts["up"]], target=0)
     assert not [w for w in recwarn if issubclass(w.category, DegenerateConceptWarning)]
+
+
+def test_a_failed_concept_can_be_fixed_under_its_id(toy):
+    m = torch.linspace(-2, 2, 60)[:, None]
+    rcv = RCV(toy, "embed")
+    with pytest.raises(ValueError, match="measures"):
+        rcv.compute_rcvs([RegressionConcept(0, "c", DataLoader(m), m[:10].flatten())])
+    fixed = RegressionConcept(0, "c", DataLoader(m, batch_size=30), m.flatten())
+    assert rcv.compute_rcvs([fixed])[("c-0", "embed")]["r2"] > 0.99

@@ -225,8 +225,7 @@ class RCV(ConceptInterpreter):
                 found = self._store.load_activations(concept.identifier, layer, meta)
                 if found is not None:
                     acts[layer] = found
-        missing = [layer for layer in layers if layer not in acts]
-        if missing:
+        if missing := [layer for layer in layers if layer not in acts]:
             acts.update(self.generate_activation(missing, concept))
         return acts
 
@@ -242,7 +241,8 @@ class RCV(ConceptInterpreter):
 
         A concept already fitted (in memory or, with ``save_path``, on disk with the same
         settings) is reused unless ``force_train``; a different concept with a fitted id
-        raises ``InvalidParameterError``. Returns :attr:`rcvs`.
+        raises ``InvalidParameterError`` (a concept whose fit failed is not kept). Returns
+        :attr:`rcvs`.
         """
         sets, _ = as_experimental_sets(experimental_sets)
         check_params(self, {"processes": processes}, {"processes": [
@@ -250,7 +250,6 @@ class RCV(ConceptInterpreter):
         concepts = self._register(c for s in sets for c in s)
         jobs = []
         for concept in concepts:
-            self._concepts[concept.id] = concept
             todo = []
             for layer in self.layers:
                 key = (concept.identifier, layer)
@@ -283,6 +282,7 @@ class RCV(ConceptInterpreter):
             if self._store is not None:
                 meta = self._meta(concept, fit=True)
                 self._store.save_fit(concept.identifier, layer, fit, meta)
+        self._concepts.update((c.id, c) for c in concepts)
         return self.rcvs
 
     def layer_gradients(
