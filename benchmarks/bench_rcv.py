@@ -4,6 +4,9 @@
    statistics vs scikit-image ``graycomatrix`` + ``graycoprops`` per image, and our region
    measures vs ``regionprops`` + ``perimeter`` per image.
 2. RCV fit + scores vs captum ``TCAV`` (CAV fit + scores) on the same model, layers and inputs.
+3. TCAV's call shape (issue 26): nested experimental sets with ``save_path``, a first call and
+   a second interpreter served from the store, for RCV and TCAV; and RCV's one backward pass for
+   all layers vs one attribution call per layer (TCAV's way).
 
 Run: python benchmarks/bench_rcv.py --data-root ../shared/data [--n 10000]
 """
@@ -91,6 +94,10 @@ def main() -> None:
 
     _, t_rcv = timed(run_rcv)
     _, t_tcav = timed(run_tcav)
+    store = _store_costs(model, layers, inputs, loader, loader_b, contrast)
+    rcv = RCV(model, layers)
+    _, t_one_pass = timed(lambda: rcv._attributions(inputs, layers, 0, None, {}))
+    _, t_per_layer = timed(lambda: [rcv.layer_gradients(inputs, layer, 0) for layer in layers])
     print(
         json.dumps(
             {
@@ -105,10 +112,38 @@ def main() -> None:
                 "tcav_fit_and_scores_s": t_tcav,
                 "rcv_time_ratio_vs_tcav": t_rcv / t_tcav,
                 "setting": "3 layers, 500 concept images, 200 inputs, 1 concept (TCAV: 1 pair)",
+                **store,
+                "attributions_one_pass_s": t_one_pass,
+                "attributions_per_layer_s": t_per_layer,
+                "attributions_speedup": t_per_layer / t_one_pass,
             },
             indent=2,
         )
     )
+
+
+def _store_costs(model, layers, inputs, loader, loader_b, contrast) -> dict[str, float]:
+    """Seconds of a first nested-set interpret with ``save_path`` and of a second interpreter
+    on the same store, for RCV (2 regression concepts) and TCAV (the same 2 concepts)."""
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        sets = [[RegressionConcept(0, "a", loader, contrast[:500]),
+                 RegressionConcept(1, "b", loader_b, contrast[500:1000])]]  # fmt: skip
+        for run in ("first", "stored"):
+            rcv = RCV(model, layers, ridge=0.01, save_path=tmp)
+            out[f"rcv_nested_{run}_s"] = timed(lambda r=rcv: r.interpret(inputs, sets, target=0))[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        sets = [[Concept(0, "a", loader), Concept(1, "b", loader_b)]]
+        for run in ("first", "stored"):
+            tcav = TCAV(model, layers, save_path=tmp)
+            out[f"tcav_nested_{run}_s"] = timed(lambda t=tcav: t.interpret(inputs, sets, target=0))[
+                1
+            ]
+    out["rcv_store_speedup"] = out["rcv_nested_first_s"] / out["rcv_nested_stored_s"]
+    out["rcv_stored_time_ratio_vs_tcav_stored"] = (
+        out["rcv_nested_stored_s"] / out["tcav_nested_stored_s"]
+    )
+    return out
 
 
 if __name__ == "__main__":

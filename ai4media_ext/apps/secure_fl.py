@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "dp-delta": 1e-5,
     "clipping-norm": 10.0,
     "seed": 0,
+    "result-path": "",  # the ServerApp writes the final global arrays here (.npz) when set
 }
 
 
@@ -195,6 +196,28 @@ def make_client_app(overrides: Mapping[str, Any] | None = None) -> ClientApp:
     return app
 
 
+def save_result(result: Any, path: str | Path) -> Path:
+    """Write the final global model of Flower's ``Result`` to ``path`` (``.npz``, atomically):
+    one array per ``ArrayRecord`` entry, plus ``__round_metrics__``, the JSON of the clients'
+    aggregated train and evaluate metrics per round. With ``he = true`` the entries are the
+    encrypted aggregate (ciphertext bytes as uint8 arrays) that only the clients' secret context
+    decrypts (:func:`~ai4media_ext.privacy.federated.mods.decrypt_arrays`). On the Deployment
+    Engine the ServerApp runs where the SuperLink runs, so ``path`` is a path on that machine."""
+    import io
+    import json
+
+    from .._io import write_bytes_atomic
+
+    metrics = {
+        kind: {str(r): dict(m) for r, m in getattr(result, kind).items()}
+        for kind in ("train_metrics_clientapp", "evaluate_metrics_clientapp")
+    }
+    arrays = {k: v.numpy() for k, v in result.arrays.items()}
+    buf = io.BytesIO()
+    np.savez(buf, __round_metrics__=np.array(json.dumps(metrics)), **arrays)
+    return write_bytes_atomic(path, buf.getvalue())
+
+
 def make_server_app(
     overrides: Mapping[str, Any] | None = None,
     on_result: Callable[[Any, Mapping[str, Any]], None] | None = None,
@@ -229,6 +252,8 @@ def make_server_app(
             grid=grid, initial_arrays=initial, num_rounds=int(cfg["num-server-rounds"]),
             train_config=ConfigRecord({"lr": float(cfg["learning-rate"])}),
         )  # fmt: skip
+        if cfg["result-path"]:
+            save_result(result, cfg["result-path"])
         if on_result is not None:
             on_result(
                 result,

@@ -217,4 +217,4 @@ def test_measures_any_real_dtype_inputs_floating(toy, dtype):
     with pytest.raises(ValueError, match="finite"):
         rcv.interpret(torch.full((3, 1), float("nan")), [c], target=0)
     with pytest.raises(TypeError, match="unexpected keyword"):
-        rcv.interpret(torch.ones(3, 1), [c], target=0, processes=2)
+        rcv.interpret(torch.ones(3, 1), [c], target=0, bogus=2)

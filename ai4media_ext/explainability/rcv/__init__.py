@@ -6,6 +6,8 @@ require("captum", "xai")
 require("skimage", "xai")
 
 from . import measures  # noqa: E402
-from ._core.rcv import RCV, RegressionConcept, least_squares  # noqa: E402
+from ._core.concept import RegressionConcept  # noqa: E402
+from ._core.fit import DegenerateConceptWarning, least_squares  # noqa: E402
+from ._core.rcv import RCV  # noqa: E402
 
-__all__ = ["RCV", "RegressionConcept", "least_squares", "measures"]
+__all__ = ["RCV", "DegenerateConceptWarning", "RegressionConcept", "least_squares", "measures"]

@@ -1,101 +1,27 @@
-#!/usr/bin/env python3
 """Regression Concept Vectors (Graziani, Andrearczyk & Müller, iMIMIC @ MICCAI 2018)."""
 
 from __future__ import annotations
 
 import math
 import numbers
+import os
+import warnings
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import numpy as np
 import torch
-from captum.attr import LayerActivation, LayerGradientXActivation
-from captum.concept import Concept, ConceptInterpreter
+from captum.attr import LayerActivation, LayerAttribution, LayerGradientXActivation
+from captum.concept import ConceptInterpreter
+from captum.concept._utils.common import concepts_to_str
 from captum.log import log_usage
 from torch import Tensor
 from torch.nn import Module
 
 from ...._validation import Interval, InvalidParameterError, check_params
-
-
-class RegressionConcept(Concept):
-    r"""A captum :class:`~captum.concept.Concept` whose examples carry a continuous measure.
-
-    ``data_iter`` yields input batches exactly as for TCAV; ``measures`` holds one value per
-    example, in the same order (e.g. the texture contrast or the hue share of each image).
-
-    Args:
-        id (int): unique identifier.
-        name (str): unique name, e.g. ``"contrast"``.
-        data_iter (Iterable): input batches (a ``DataLoader`` without labels).
-        measures (Tensor or array-like): the concept measure of every example, shape ``(N,)``
-            (any real dtype; stored as float64).
-
-    Raises:
-        InvalidParameterError: (a ``ValueError`` and ``TypeError``) for non-numeric, empty or
-            non-finite ``measures``.
-    """
-
-    def __init__(self, id: int, name: str, data_iter: Any, measures: Any) -> None:
-        super().__init__(id, name, data_iter)
-        if hasattr(measures, "detach"):
-            measures = measures.detach().cpu().numpy()
-        arr = np.asarray(measures)
-        if arr.dtype == object or not (
-            np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
-        ):
-            raise InvalidParameterError(
-                f"measures of concept {name!r} must be real numbers, got dtype {arr.dtype}"
-            )
-        values = torch.as_tensor(arr.astype(np.float64)).flatten()
-        if values.numel() == 0:
-            raise InvalidParameterError(f"measures of concept {name!r} must not be empty")
-        if not torch.isfinite(values).all():
-            raise InvalidParameterError(f"measures of concept {name!r} must be finite")
-        self.measures = values
-
-    def same_as(self, other: Concept) -> bool:
-        """Whether ``other`` is this concept (the same object, or the same id, name, examples
-        iterator and measures)."""
-        return other is self or (
-            isinstance(other, RegressionConcept)
-            and other.id == self.id
-            and other.name == self.name
-            and other.data_iter is self.data_iter
-            and other.measures.shape == self.measures.shape
-            and bool(torch.equal(other.measures, self.measures))
-        )
-
-
-def _pool(activation: Tensor) -> Tensor:
-    # Global average pooling over every dimension after the channel one (conv layers).
-    return activation.flatten(2).mean(dim=2) if activation.dim() > 2 else activation
-
-
-def _r2(y: Tensor, pred: Tensor) -> Tensor:
-    tss = ((y - y.mean()) ** 2).sum()
-    return 1 - ((y - pred) ** 2).sum() / tss if tss > 0 else torch.tensor(0.0, dtype=y.dtype)
-
-
-def least_squares(a: Tensor, y: Tensor, ridge: float = 0.0) -> tuple[Tensor, Tensor]:
-    """Least squares with an unpenalised intercept: ``(coefficients, intercept)``.
-
-    ``ridge = 0`` is ordinary least squares (minimum-norm solution when the activations are
-    rank deficient, singular values below ``1e-6`` of the largest treated as zero); ``ridge > 0`` adds ``ridge * mean(diag(A_c^T A_c)) * I`` to the normal
-    equations of the centred activations ``A_c`` — a scale-free ridge penalty.
-    """
-    a_mean, y_mean = a.mean(dim=0), y.mean()
-    ac, yc = a - a_mean, y - y_mean
-    if ridge > 0:
-        gram = ac.T @ ac
-        penalty = ridge * gram.diagonal().mean().clamp_min(1e-12)
-        coef = torch.linalg.solve(gram + penalty * torch.eye(len(gram), dtype=a.dtype), ac.T @ yc)
-    else:
-        # Activations come from float32 models: directions with singular values below float32
-        # resolution are rounding noise, not signal.
-        coef = torch.linalg.lstsq(ac, yc[:, None], rcond=1e-6, driver="gelsd").solution[:, 0]
-    return coef, y_mean - a_mean @ coef
+from .concept import RegressionConcept, as_experimental_sets, layer_names
+from .fit import DegenerateConceptWarning, fit_direction, pool, scores, sum_spatial
+from .store import RCVStore, measures_digest
 
 
 class RCV(ConceptInterpreter):
@@ -107,48 +33,74 @@ class RCV(ConceptInterpreter):
     :math:`R^2` (k-fold). :meth:`interpret` then gives, for each input, the sensitivity
     :math:`S(x) = \nabla_{\phi_l} f_k(x) \cdot v` (the directional derivative of the class
     output along the RCV; for a conv layer the pooled direction is applied at every spatial
-    position, so the spatial gradients are summed), the TCAV-style score (share of positive
-    sensitivities) and the bidirectional relevance :math:`Br = R^2 \mu(S) / \sigma(S)`.
+    position, so the spatial gradients are summed), the TCAV-style scores (``sign_count``: share
+    of positive sensitivities, ``magnitude``: their mean) and the bidirectional relevance
+    :math:`Br = R^2 \mu(S) / \sigma(S)`.
 
-    Runs wherever captum's :class:`~captum.concept.TCAV` runs: same model, layer names and
-    :class:`~captum.concept.Concept` inputs (as :class:`RegressionConcept`), activations from
-    :class:`~captum.attr.LayerActivation` and gradients from
-    :class:`~captum.attr.LayerGradientXActivation` (``multiply_by_inputs=False``, TCAV's
-    default).
+    A drop-in for captum's :class:`~captum.concept.TCAV` where the semantics carry over: same
+    model, layers, ``model_id``, ``layer_attr_method``, ``attribute_to_layer_input`` and
+    ``save_path`` options, the same ``interpret(inputs, experimental_sets, target,
+    additional_forward_args, processes, **kwargs)`` call and result nesting. What differs:
+
+    * A concept is regressed on its own continuous measure, so each concept of an experimental
+      set gets its own RCV (TCAV trains one classifier per set); ``classifier`` /
+      ``classifier_kwargs`` have no counterpart (``n_splits`` and ``ridge`` set the regression).
+    * ``save_path`` defaults to ``None`` (nothing written; TCAV writes to ``./cav/``); stored
+      files are ``.npz`` read without pickle, keyed by the settings they were made with.
+    * ``processes > 1`` fits the regressions in that many threads (the activations are in
+      memory and torch's linear algebra releases the GIL), not in a process pool.
+    * Repeated concept ids raise ``InvalidParameterError`` (TCAV: ``AssertionError``).
+    * Activations are average-pooled per channel (the paper's RCV space); TCAV flattens them.
 
     Args:
         model (Module): the model to interpret.
         layers (str, Module or list of them): the layers, by name (``model.named_modules()``)
-            or as submodules of ``model`` (as captum's layer attribution APIs take them); they
-            are stored and reported by name.
+            or as submodules of ``model``; stored and reported by name.
         n_splits (int, optional): folds of the held-out :math:`R^2`. (default: 3)
-        ridge (float, optional): scale-free ridge penalty of the regression; 0 is the
-            reference's ordinary least squares. A small value stabilises wide layers with few
-            concept examples. (default: 0)
         random_state (int, optional): seed of the fold shuffling. (default: 0)
+        ridge (float, optional): scale-free ridge penalty of the regression; 0 is the
+            reference's ordinary least squares. (default: 0)
+        model_id (str, optional): names the model in ``save_path`` (as TCAV's).
+            (default: ``"default_model_id"``)
+        layer_attr_method (LayerAttribution, optional): the layer attribution whose output is
+            projected on the RCV; its ``layer`` is set per layer, as TCAV does. (default:
+            :class:`~captum.attr.LayerGradientXActivation` with ``multiply_by_inputs=False``,
+            i.e. the gradient — the paper's sensitivity)
+        attribute_to_layer_input (bool, optional): use the layer's input instead of its output,
+            for activations and attributions alike. (default: ``False``)
+        save_path (str or PathLike, optional): directory of the activation / RCV store
+            (see :mod:`.store`); ``None`` keeps everything in memory. (default: ``None``)
 
     Attributes:
         rcvs (dict): ``{(concept identifier, layer): {"direction", "r2", "r2_folds",
-            "intercept", "coefficients"}}`` filled by :meth:`compute_rcvs`.
+            "intercept", "coefficients"[, "degenerate"]}}``.
 
     Raises:
         InvalidParameterError: (a ``ValueError`` and ``TypeError``) for bad parameters, a
-            ``layers`` entry that is neither a layer name nor a submodule of ``model``, or, as
-            captum's TCAV, a second *different* concept with an identifier already in use
-            (within one call or against a concept already fitted): results are never merged.
+            ``layers`` entry that is neither a layer name nor a submodule of ``model``, or two
+            *different* concepts with one id (within one call or against a fitted concept).
+
+    Warns:
+        DegenerateConceptWarning: a concept with a constant measure or constant activations at
+            a layer; its results there are NaN (see :class:`DegenerateConceptWarning`).
 
     Examples::
 
-        >>> rcv = RCV(model, ["conv2", "fc1"])
-        >>> concept = RegressionConcept(0, "contrast", loader, contrast_values)
-        >>> scores = rcv.interpret(test_images, [concept], target=3)
-        >>> scores["contrast-0"]["fc1"]["br_score"]
+        >>> rcv = RCV(model, ["conv2", "fc1"], model_id="cnn", save_path="rcv_store")
+        >>> contrast = RegressionConcept(0, "contrast", loader, contrast_values)
+        >>> area = RegressionConcept(1, "area", loader, area_values)
+        >>> scores = rcv.interpret(test_images, experimental_sets=[[contrast, area]], target=3)
+        >>> scores["0-1"]["fc1"]["br_score"]  # tensor of 2 values, in the set's order
     """
 
     _parameter_constraints = {
         "n_splits": [Interval(numbers.Integral, 2, None, closed="left")],
         "random_state": [Interval(numbers.Integral, 0, None, closed="left"), None],
         "ridge": [Interval(numbers.Real, 0, math.inf, closed="left")],
+        "model_id": [str],
+        "layer_attr_method": [LayerAttribution, None],
+        "attribute_to_layer_input": ["boolean"],
+        "save_path": [str, os.PathLike, None],
     }
 
     def __init__(
@@ -158,178 +110,261 @@ class RCV(ConceptInterpreter):
         n_splits: int = 3,
         random_state: int = 0,
         ridge: float = 0.0,
+        model_id: str = "default_model_id",
+        layer_attr_method: LayerAttribution | None = None,
+        attribute_to_layer_input: bool = False,
+        save_path: str | os.PathLike[str] | None = None,
     ) -> None:
-        check_params(
-            self,
-            {"n_splits": n_splits, "random_state": random_state, "ridge": ridge},
-            self._parameter_constraints,
-        )
+        params = {
+            "n_splits": n_splits, "random_state": random_state, "ridge": ridge,
+            "model_id": model_id, "layer_attr_method": layer_attr_method,
+            "attribute_to_layer_input": attribute_to_layer_input, "save_path": save_path,
+        }  # fmt: skip
+        check_params(self, params, self._parameter_constraints)
+        if not model_id:
+            raise InvalidParameterError("model_id must be a non-empty string")
         super().__init__(model)
-        self.layers = self._layer_names(model, layers)
+        self.layers = layer_names(model, layers)
         modules = dict(model.named_modules())
-        self.ridge = float(ridge)
         self._modules = {name: modules[name] for name in self.layers}
-        self.n_splits = int(n_splits)
-        self.random_state = random_state
-        self.rcvs: dict[tuple[str, str], dict[str, Tensor]] = {}
-        self._concepts: dict[str, RegressionConcept] = {}
+        self.n_splits, self.random_state, self.ridge = int(n_splits), random_state, float(ridge)
+        self.model_id = model_id
+        self.layer_attr_method = layer_attr_method
+        self.attribute_to_layer_input = bool(attribute_to_layer_input)
+        self.save_path = save_path
+        self._store = None if save_path is None else RCVStore(save_path, model_id)
+        self.rcvs: dict[tuple[str, str], dict[str, Any]] = {}
+        self._concepts: dict[int, RegressionConcept] = {}
 
-    @staticmethod
-    def _layer_names(model: Module, layers: Any) -> list[str]:
-        """Layer names from names and/or submodules; InvalidParameterError naming ``layers``."""
-        items = [layers] if isinstance(layers, str | Module) else layers
-        if isinstance(items, Iterable) and not isinstance(items, str | bytes | dict):
-            items = list(items)
-        else:
-            raise InvalidParameterError(
-                f"layers must be a layer name, a submodule of the model or a list of them, "
-                f"got {type(layers).__name__}"
-            )
-        modules = dict(model.named_modules())
-        by_id = {id(m): name for name, m in modules.items()}
-        names = []
-        for item in items:
-            if isinstance(item, Module):
-                if id(item) not in by_id:
-                    raise InvalidParameterError(
-                        f"layers holds a {type(item).__name__} that is not a submodule of model"
-                    )
-                names.append(by_id[id(item)])
-            elif isinstance(item, str):
-                if item not in modules:
-                    valid = [name for name in modules if name]
-                    raise InvalidParameterError(
-                        f"layers names unknown layer {item!r}; valid layer names: {valid}"
-                    )
-                names.append(item)
-            else:
-                raise InvalidParameterError(
-                    f"layers must hold layer names or modules, got {type(item).__name__}"
-                )
-        if not names:
-            raise InvalidParameterError("layers must name at least one layer")
-        return list(dict.fromkeys(names))
-
-    def _register(self, concepts: Sequence[Any]) -> None:
-        """Refuse two different concepts with one identifier (captum's TCAV rule)."""
-        seen: dict[str, RegressionConcept] = {}
+    def _register(self, concepts: Iterable[RegressionConcept]) -> list[RegressionConcept]:
+        """The distinct concepts, in order; refuses two different concepts with one id (TCAV's
+        rule: its set keys are built from ids) before anything is computed."""
+        seen: dict[int, RegressionConcept] = {}
         for concept in concepts:
-            if not isinstance(concept, RegressionConcept):
-                raise InvalidParameterError(
-                    f"concepts must be RegressionConcept (a captum Concept with measures), "
-                    f"got {type(concept).__name__}"
-                )
-            key = concept.identifier
-            known = seen.get(key, self._concepts.get(key))
+            known = seen.get(concept.id, self._concepts.get(concept.id))
             if known is not None and not known.same_as(concept):
                 raise InvalidParameterError(
-                    f"concepts: two different concepts share the identifier {key!r} (id "
-                    f"{concept.id}, name {concept.name!r}); give each concept a unique id"
+                    f"concepts: two different concepts share the id {concept.id} (identifier "
+                    f"{concept.identifier!r} and {known.identifier!r}); give each concept a "
+                    "unique id"
                 )
-            seen[key] = concept
+            seen.setdefault(concept.id, concept)
+        return list(seen.values())
+
+    def _meta(self, concept: RegressionConcept, fit: bool) -> dict[str, Any]:
+        meta = {"n": len(concept.measures), "input": self.attribute_to_layer_input}
+        if fit:
+            meta.update(measures=measures_digest(concept.measures), n_splits=self.n_splits,
+                        ridge=self.ridge, random_state=self.random_state)  # fmt: skip
+        return meta
+
+    def _layer_activations(self, batches: Iterable[Any], layers: list[str]) -> list[Tensor]:
+        """Pooled activations ``(N, F)`` (float64) of ``layers``, one forward pass per batch."""
+        extractor = LayerActivation(self.model, [self._modules[layer] for layer in layers])
+        per_layer: list[list[Tensor]] = [[] for _ in layers]
+        with torch.no_grad():
+            for batch in batches:
+                outs = extractor.attribute.__wrapped__(  # captum's own call, without usage log
+                    extractor, batch, attribute_to_layer_input=self.attribute_to_layer_input
+                )
+                for store, out in zip(per_layer, outs, strict=True):
+                    store.append(pool(out).double())
+        if not per_layer[0]:
+            raise ValueError("the concept's data_iter yielded no examples")
+        return [torch.cat(acts) for acts in per_layer]
 
     def activations(self, batches: Iterable[Any], layer: str) -> Tensor:
         """Pooled activations ``(N, F)`` of ``layer`` for every input batch (float64)."""
-        extractor = LayerActivation(self.model, self._modules[layer])
-        with torch.no_grad():
-            acts = [_pool(extractor.attribute(batch)).double() for batch in batches]
-        return torch.cat(acts)
+        return self._layer_activations(batches, [layer])[0]
+
+    def generate_activation(
+        self, layers: str | list[str], concept: RegressionConcept
+    ) -> dict[str, Tensor]:
+        """Activations of ``concept`` at ``layers`` (one forward pass), saved to the store when
+        ``save_path`` is set (TCAV's ``generate_activation``); ``{layer: Tensor (N, F)}``."""
+        layers = [layers] if isinstance(layers, str) else list(layers)
+        acts = dict(zip(layers, self._layer_activations(concept.data_iter, layers), strict=True))
+        for layer, a in acts.items():
+            if len(a) != len(concept.measures):
+                raise ValueError(
+                    f"concept {concept.name!r}: {len(concept.measures)} measures for "
+                    f"{len(a)} examples"
+                )
+            if self._store is not None:
+                meta = self._meta(concept, fit=False)
+                self._store.save_activations(concept.identifier, layer, a, meta)
+        return acts
 
     def fit_direction(
-        self, a: Tensor, y: Tensor, random_state: int | None = None
-    ) -> dict[str, Tensor]:
+        self, a: Tensor, y: Tensor, random_state: int | None = None, label: str = "concept"
+    ) -> dict[str, Any]:
         """Regress measures ``y`` (N,) on activations ``a`` (N, F): the unit RCV, the
         coefficients and intercept of the fit on all examples, and the k-fold held-out
-        :math:`R^2` (folds shuffled with ``random_state``, default the interpreter's)."""
-        n = len(y)
-        if n < 2 * self.n_splits:
-            raise ValueError(f"need at least {2 * self.n_splits} concept examples, got {n}")
+        :math:`R^2` (folds shuffled with ``random_state``, default the interpreter's). A
+        degenerate regression warns (:class:`DegenerateConceptWarning`) and gives a zero
+        direction and NaN :math:`R^2`."""
         seed = self.random_state if random_state is None else random_state
-        order = torch.from_numpy(np.random.default_rng(seed).permutation(n))
-        folds = torch.tensor_split(order, self.n_splits)
-        r2 = []
-        for k, test in enumerate(folds):
-            train = torch.cat([f for j, f in enumerate(folds) if j != k])
-            coef, intercept = least_squares(a[train], y[train], self.ridge)
-            r2.append(_r2(y[test], a[test] @ coef + intercept))
-        coef, intercept = least_squares(a, y, self.ridge)
-        norm = coef.norm()
-        direction = coef / norm if norm > 0 else coef
-        return {
-            "direction": direction,
-            "coefficients": coef,
-            "intercept": intercept,
-            "r2_folds": torch.stack(r2),
-            "r2": torch.stack(r2).mean(),
-        }
+        return fit_direction(a, y, self.n_splits, self.ridge, seed, label)
 
-    def compute_rcvs(self, concepts: Sequence[RegressionConcept]) -> dict:
+    def _cached_fit(self, concept: RegressionConcept, layer: str) -> dict[str, Any] | None:
+        if self._store is None:
+            return None
+        fit = self._store.load_fit(concept.identifier, layer, self._meta(concept, fit=True))
+        if fit is not None and "degenerate" in fit:
+            warnings.warn(
+                f"concept {concept.identifier!r} at layer {layer!r}: {fit['degenerate']} "
+                "(stored fit); its results are NaN", DegenerateConceptWarning, stacklevel=4,
+            )  # fmt: skip
+        return fit
+
+    def _concept_activations(self, concept: RegressionConcept, layers: list[str]) -> dict:
+        acts: dict[str, Tensor] = {}
+        if self._store is not None:
+            meta = self._meta(concept, fit=False)
+            for layer in layers:
+                found = self._store.load_activations(concept.identifier, layer, meta)
+                if found is not None:
+                    acts[layer] = found
+        if missing := [layer for layer in layers if layer not in acts]:
+            acts.update(self.generate_activation(missing, concept))
+        return acts
+
+    def compute_rcvs(
+        self, experimental_sets: Any, force_train: bool = False, processes: int | None = None
+    ) -> dict:
         """Fit the RCV of every concept at every layer (held-out :math:`R^2` included).
 
-        A concept whose identifier is already fitted is refitted only if it is the same concept;
-        a different concept with that identifier raises ``InvalidParameterError``."""
-        self._register(concepts)
+        Args:
+            experimental_sets: a list of :class:`RegressionConcept` or TCAV's list of lists.
+            force_train (bool): recompute activations and fits even if fitted or stored.
+            processes (int, optional): > 1 fits the regressions in that many threads.
+
+        A concept already fitted (in memory or, with ``save_path``, on disk with the same
+        settings) is reused unless ``force_train``; a different concept with a fitted id
+        raises ``InvalidParameterError`` (a concept whose fit failed is not kept). Returns
+        :attr:`rcvs`.
+        """
+        sets, _ = as_experimental_sets(experimental_sets)
+        check_params(self, {"processes": processes}, {"processes": [
+            Interval(numbers.Integral, 1, None, closed="left"), None]})  # fmt: skip
+        concepts = self._register(c for s in sets for c in s)
+        jobs = []
         for concept in concepts:
-            self._concepts[concept.identifier] = concept
+            todo = []
             for layer in self.layers:
-                a = self.activations(concept.data_iter, layer)
-                if len(a) != len(concept.measures):
-                    raise ValueError(
-                        f"concept {concept.name!r}: {len(concept.measures)} measures for "
-                        f"{len(a)} examples"
-                    )
-                self.rcvs[(concept.identifier, layer)] = self.fit_direction(a, concept.measures)
+                key = (concept.identifier, layer)
+                cached = (
+                    None if force_train else self.rcvs.get(key) or self._cached_fit(concept, layer)
+                )
+                if cached is None:
+                    todo.append(layer)
+                else:
+                    self.rcvs[key] = cached
+            if todo:
+                if force_train:
+                    acts = self.generate_activation(todo, concept)
+                else:
+                    acts = self._concept_activations(concept, todo)
+                jobs += [(concept, layer, acts[layer]) for layer in todo]
+
+        def run(job: tuple) -> dict[str, Any]:
+            concept, layer, a = job
+            label = f"concept {concept.identifier!r} at layer {layer!r}"
+            return self.fit_direction(a, concept.measures, label=label)
+
+        if processes is not None and processes > 1 and len(jobs) > 1:
+            with ThreadPoolExecutor(max_workers=processes) as pool_:
+                fits = list(pool_.map(run, jobs))
+        else:
+            fits = [run(job) for job in jobs]
+        for (concept, layer, _), fit in zip(jobs, fits, strict=True):
+            self.rcvs[(concept.identifier, layer)] = fit
+            if self._store is not None:
+                meta = self._meta(concept, fit=True)
+                self._store.save_fit(concept.identifier, layer, fit, meta)
+        self._concepts.update((c.id, c) for c in concepts)
         return self.rcvs
 
     def layer_gradients(
-        self, inputs: Tensor, layer: str, target: Any = None, additional_forward_args: Any = None
+        self,
+        inputs: Tensor | tuple[Tensor, ...],
+        layer: str,
+        target: Any = None,
+        additional_forward_args: Any = None,
+        **kwargs: Any,
     ) -> Tensor:
-        """Gradient of the target output w.r.t. the layer, summed over spatial positions."""
-        grads = LayerGradientXActivation(
-            self.model, self._modules[layer], multiply_by_inputs=False
-        ).attribute(inputs, target=target, additional_forward_args=additional_forward_args)
-        return (grads.flatten(2).sum(dim=2) if grads.dim() > 2 else grads).double()
+        """Layer attributions ``(N, F)`` (float64) of the target output: by default the
+        gradient w.r.t. the layer's output (or input), summed over spatial positions;
+        ``kwargs`` go to ``layer_attr_method.attribute`` (e.g. ``n_steps``)."""
+        return self._attributions(inputs, [layer], target, additional_forward_args, kwargs)[0]
 
-    @staticmethod
-    def scores(sensitivity: Tensor, r2: Tensor) -> dict[str, Tensor]:
-        """TCAV-style score and bidirectional relevance from sensitivities and :math:`R^2`."""
-        std = sensitivity.std()
-        return {
-            "sensitivity": sensitivity,
-            "tcav": (sensitivity > 0).double().mean(),
-            "br_score": r2 * sensitivity.mean() / std
-            if std > 0
-            else torch.zeros((), dtype=r2.dtype),
-            "r2": r2,
-        }
+    def _attributions(
+        self, inputs: Any, layers: list[str], target: Any, forward_args: Any, kwargs: dict
+    ) -> list[Tensor]:
+        """Attributions at ``layers``: one backward pass for all of them with the default
+        gradient, one call per layer with a ``layer_attr_method`` (as TCAV)."""
+        common = {
+            "target": target, "additional_forward_args": forward_args,
+            "attribute_to_layer_input": self.attribute_to_layer_input, **kwargs,
+        }  # fmt: skip
+        modules = [self._modules[layer] for layer in layers]
+        if self.layer_attr_method is None:
+            method = LayerGradientXActivation(self.model, modules, multiply_by_inputs=False)
+            # captum's own call, without the usage log
+            grads = method.attribute.__wrapped__(method, inputs, **common)
+            grads = grads if len(modules) > 1 else [grads]
+        else:
+            grads = []
+            for module in modules:
+                self.layer_attr_method.layer = module
+                method = self.layer_attr_method
+                grads.append(method.attribute.__wrapped__(method, inputs, **common))
+        return [sum_spatial(g).double() for g in grads]
+
+    scores = staticmethod(scores)
 
     @log_usage()
     def interpret(
         self,
-        inputs: Tensor,
-        concepts: Sequence[RegressionConcept],
+        inputs: Tensor | tuple[Tensor, ...],
+        experimental_sets: Any,
         target: Any = None,
         additional_forward_args: Any = None,
+        processes: int | None = None,
         **kwargs: Any,
     ) -> dict[str, dict[str, dict[str, Tensor]]]:
-        """Sensitivity, TCAV-style score, Br and :math:`R^2` per concept and layer.
+        """Sensitivities and scores per concept (or experimental set) and layer.
 
         Args:
-            inputs (Tensor): inputs whose sensitivities are computed (e.g. test images of one
-                class).
-            concepts (list of RegressionConcept): RCVs not yet computed are fitted first.
-            target (int or Tensor, optional): output index (class) differentiated, as in
-                captum's attribution methods.
+            inputs (Tensor or tuple of Tensor): inputs whose sensitivities are computed, first
+                dimension the examples (e.g. test images of one class).
+            experimental_sets: a list of :class:`RegressionConcept`, or captum TCAV's nested
+                ``List[List[Concept]]`` of them. RCVs not yet fitted are fitted first.
+            target (int, tuple, Tensor or list, optional): output index (class)
+                differentiated, as in captum's attribution methods.
             additional_forward_args (Any, optional): passed to the model.
-            **kwargs: accepted for captum's ``ConceptInterpreter.interpret`` signature; none
-                applies, so any given raises ``TypeError`` (never ignored silently).
+            processes (int, optional): > 1 fits the regressions in that many threads.
+            **kwargs: passed to the layer attribution method's ``attribute`` (as TCAV);
+                ``attribute_to_layer_input`` belongs to the constructor.
 
         Returns:
-            dict: ``{concept identifier: {layer: {"sensitivity": Tensor (N,), "tcav": Tensor,
-            "br_score": Tensor, "r2": Tensor}}}`` — the nesting of TCAV's output.
+            dict: for a flat list, ``{concept identifier: {layer: {"sensitivity": (N,),
+            "sign_count", "magnitude", "tcav" (= sign_count), "br_score", "r2": scalars}}}``;
+            for nested sets, TCAV's ``{"<id>-<id>...": {layer: {...}}}`` with every score a
+            tensor of one value per concept in the set's order and ``"sensitivity"``
+            ``(N, k)``. Tensors are float64; NaN marks a degenerate concept.
+
+        Raises:
+            InvalidParameterError: non-float or non-finite inputs, malformed
+                ``experimental_sets``, repeated ids, bad ``processes``.
+            TypeError: ``attribute_to_layer_input`` passed here, or keyword arguments the
+                layer attribution method does not take.
         """
-        if kwargs:
-            raise TypeError(f"RCV.interpret() got unexpected keyword argument(s) {sorted(kwargs)}")
+        if "attribute_to_layer_input" in kwargs:
+            raise TypeError(
+                "set attribute_to_layer_input in the RCV constructor (as for captum's TCAV): it "
+                "applies to activations and attributions alike"
+            )
         for item in inputs if isinstance(inputs, tuple) else (inputs,):
             if not isinstance(item, Tensor) or not item.is_floating_point():
                 raise InvalidParameterError(
@@ -338,15 +373,28 @@ class RCV(ConceptInterpreter):
                 )
             if item.numel() == 0 or not torch.isfinite(item).all():
                 raise InvalidParameterError("inputs must be non-empty and finite (no NaN or inf)")
-        concepts = list(concepts)
-        self._register(concepts)
-        todo = [c for c in concepts if any((c.identifier, l) not in self.rcvs for l in self.layers)]
-        if todo:
-            self.compute_rcvs(todo)
-        out: dict[str, dict[str, dict[str, Tensor]]] = {c.identifier: {} for c in concepts}
-        for layer in self.layers:
-            grads = self.layer_gradients(inputs, layer, target, additional_forward_args)
-            for concept in concepts:
-                fit = self.rcvs[(concept.identifier, layer)]
-                out[concept.identifier][layer] = self.scores(grads @ fit["direction"], fit["r2"])
+        sets, nested = as_experimental_sets(experimental_sets)
+        self.compute_rcvs(sets, processes=processes)
+        out: dict[str, dict[str, dict[str, Tensor]]] = {}
+        concepts = self._register(c for s in sets for c in s)
+        attributions = self._attributions(
+            inputs, self.layers, target, additional_forward_args, kwargs
+        )
+        for layer, grads in zip(self.layers, attributions, strict=True):
+            directions = torch.stack(
+                [self.rcvs[(c.identifier, layer)]["direction"] for c in concepts]
+            )
+            sens = grads @ directions.T  # (N, concepts): one matrix product for all RCVs
+            per = {
+                c.id: scores(sens[:, j], self.rcvs[(c.identifier, layer)]["r2"])
+                for j, c in enumerate(concepts)
+            }
+            for concept_set in sets:
+                if not nested:
+                    out.setdefault(concept_set[0].identifier, {})[layer] = per[concept_set[0].id]
+                    continue
+                rows = [per[c.id] for c in concept_set]
+                stacked = {k: torch.stack([r[k] for r in rows]) for k in rows[0]}
+                stacked["sensitivity"] = stacked["sensitivity"].T
+                out.setdefault(concepts_to_str(concept_set), {})[layer] = stacked
         return out
