@@ -14,7 +14,7 @@ from ai4media_ext.experiments._fl_views import _distributed_noise_std, clip_l2, 
 TINY = {
     **fl_inversion.QUICK,
     "n_clients": 2, "rounds": 1, "local_epochs": 1, "epsilons": (10.0,),
-    "max_iter": 60, "restarts": 1,
+    "max_iter": 40, "restarts": 1,
 }  # fmt: skip
 
 
