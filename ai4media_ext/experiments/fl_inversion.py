@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ._core import Experiment, RunContext, save_figure
-from ._fl_views import VIEWS, he_roundtrip, local_update, protect
+from ._fl_views import he_roundtrip, local_update, protect
 
 QUICK = {
     "n_clients": 5, "n_train": 2000, "rounds": 5, "local_epochs": 3, "batch_size": 32,
@@ -228,11 +228,12 @@ class FLInversionExperiment(Experiment):
             ax1.axhline(results[f"{key}_psnr"], ls=ls, c="k", label=key)
             ax2.axhline(results[f"{key}_acc"], ls=ls, c="k", label=f"{key} (= plaintext FedAvg)")
         ax1.axhline(results["random_psnr"], ls="-.", c="grey", label="random images")
-        ax1.set(xlabel="epsilon per round", ylabel="reconstruction PSNR (dB)")
+        ax1.set(xlabel="epsilon per round", ylabel="reconstruction PSNR (dB)", ylim=(0, None))
         ax2.set(xlabel="epsilon per round", ylabel="test accuracy", ylim=(0, 1))
         ax1.legend(fontsize=7), ax2.legend(fontsize=7)
         fig.suptitle(
-            f"{dataset}: inversion PSNR and FedAvg accuracy vs epsilon ({VIEWS['ddp'][1]} for ddp)",
-            fontsize=8,
+            f"{dataset}: inversion PSNR and FedAvg accuracy vs epsilon per round "
+            f"(delta = {cfg['delta']:g}, clipping norm {cfg['clip']:g})",
+            fontsize=9,
         )
         save_figure(fig, ctx.out_dir / "psnr_vs_epsilon.png")
