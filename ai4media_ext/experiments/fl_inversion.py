@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ._core import Experiment, RunContext, save_figure
-from ._fl_views import he_roundtrip, local_update, protect
+from ._fl_views import VIEWS, he_roundtrip, local_update, protect
 
 QUICK = {
     "n_clients": 5, "n_train": 2000, "rounds": 5, "local_epochs": 3, "batch_size": 32,
@@ -217,6 +217,8 @@ class FLInversionExperiment(Experiment):
             label = key if key == "originals" else f"{key}\n{results[key + '_psnr']:.1f} dB"
             axes[i, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=7)
         fig.suptitle(f"{dataset}: originals vs reconstructions (PSNR) per protection", fontsize=9)
+        views = "\n".join(f"{k}: {who} sees {what}" for k, (who, what) in VIEWS.items())
+        fig.text(0.01, -0.02, views, fontsize=6, va="top")
         save_figure(fig, ctx.out_dir / "reconstructions.png")
 
         eps = np.array(cfg["epsilons"])
