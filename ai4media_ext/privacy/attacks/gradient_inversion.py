@@ -17,6 +17,7 @@ from ..._validation import (
     Options,
     check_array,
     check_generator,
+    check_kwargs,
     check_labels,
     check_params,
 )
@@ -28,6 +29,9 @@ from art.attacks.attack import ReconstructionAttack  # noqa: E402
 from art.estimators.classification.classifier import ClassifierMixin  # noqa: E402
 from art.estimators.estimator import BaseEstimator  # noqa: E402
 from art.estimators.pytorch import PyTorchEstimator  # noqa: E402
+from art.preprocessing.standardisation_mean_std.pytorch import (  # noqa: E402
+    StandardisationMeanStdPyTorch,
+)
 from torch.func import functional_call, grad, grad_and_value, vmap  # noqa: E402
 from tqdm.auto import trange  # noqa: E402
 
@@ -45,30 +49,32 @@ def _last_layer(shapes: Sequence[tuple[int, ...]], nb_classes: int) -> int:
     )
 
 
-def infer_labels(last_weight_gradient: np.ndarray, n: int) -> np.ndarray:
-    r"""Labels of a cross-entropy batch from the gradient of the last layer's weight.
+def infer_labels(last_layer_gradient: np.ndarray, n: int) -> np.ndarray:
+    r"""Labels of a cross-entropy batch from the gradient of the last (logits) layer.
 
-    Row :math:`i` of :math:`\partial L / \partial W` is
-    :math:`\sum_j (p_{ji} - y_{ji})\, h_j` with non-negative features :math:`h_j` (after a ReLU),
-    so its sum is negative for the classes in the batch: for one image only the true class is
-    negative (iDLG, Zhao et al. 2020, §3); for ``n`` images with distinct labels the ``n`` most
-    negative rows are the labels (Yin et al. 2021, §3.2). Repeated labels in a batch cannot be
-    told apart this way; the returned labels are then a guess.
+    The gradient of the logits' bias is :math:`\frac1B \sum_j (p_j - y_j)`, negative exactly at
+    the true class for one image (iDLG, Zhao et al. 2020, §3); row :math:`i` of the weight's
+    gradient is :math:`\frac1B \sum_j (p_{ji} - y_{ji}) h_j`, whose sum has the same sign when
+    the features :math:`h_j` are non-negative (after a ReLU). For ``n`` images with distinct
+    labels the ``n`` most negative entries are the labels (Yin et al. 2021, §3.2). Repeated labels
+    in a batch cannot be told apart this way; the returned labels are then a guess.
 
     Parameters
     ----------
-    last_weight_gradient : numpy.ndarray
-        ``(nb_classes, d)`` gradient of the logits' weight (a gradient, not a weight difference).
+    last_layer_gradient : numpy.ndarray
+        ``(nb_classes,)`` gradient of the logits' bias (preferred) or ``(nb_classes, d)``
+        gradient of their weight (a gradient: negate a weight difference).
     n : int
         Number of images, ``1 <= n``.
 
     Returns
     -------
     numpy.ndarray
-        int64 ``(n,)`` labels, most negative row first (repeated round-robin when
+        int64 ``(n,)`` labels, most negative first (repeated round-robin when
         ``n > nb_classes``).
     """
-    rows = np.asarray(last_weight_gradient, dtype=np.float64).sum(axis=1)
+    g = np.asarray(last_layer_gradient, dtype=np.float64)
+    rows = g.sum(axis=1) if g.ndim == 2 else g
     ranked = np.argsort(rows, kind="stable")
     return ranked[np.arange(n) % len(ranked)].astype(np.int64)
 
@@ -103,8 +109,10 @@ class GradientInversionAttack(ReconstructionAttack):
     (:func:`infer_labels`: the iDLG rule, its batch extension). The restart with the lowest final
     objective is returned (the authors' "loss" scoring).
 
-    The client loss is the mean cross-entropy of the estimator's model, evaluated in ``eval()``
-    mode (dropout off, batch norm on running statistics; the model's mode is restored after).
+    The client loss is modelled as the mean cross-entropy of the estimator's model on the
+    estimator's standardised input (``preprocessing=(mean, std)``; other ART preprocessing is
+    refused), evaluated in ``eval()`` mode (dropout off, batch norm on running statistics; the
+    model's mode is restored after).
 
     :param estimator: An ART PyTorch classifier (``model``, ``clip_values``, ``nb_classes``).
     :param num_images: Images per client update (the client's batch, known to the attacker).
@@ -168,6 +176,27 @@ class GradientInversionAttack(ReconstructionAttack):
     def _check_params(self) -> None:
         params = {name: getattr(self, name) for name in self._parameter_constraints}
         check_params(self, params, self._parameter_constraints)
+        self._standardisation()
+
+    def _standardisation(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The estimator's input standardisation (ART's ``preprocessing=(mean, std)``) as
+        tensors broadcast over ``(C, H, W)``; any other preprocessing is refused."""
+        ops = list(getattr(self.estimator, "preprocessing_operations", None) or [])
+        if any(not isinstance(op, StandardisationMeanStdPyTorch) for op in ops) or len(ops) > 1:
+            raise InvalidParameterError(
+                f"the estimator's preprocessing {ops} cannot be differentiated through by "
+                f"GradientInversionAttack: only preprocessing=(mean, std) is supported (put any "
+                f"other preprocessing inside the model)"
+            )
+        device = self.estimator.device
+        if not ops:
+            return torch.zeros((), device=device), torch.ones((), device=device)
+        stats = []
+        for value in (np.asarray(ops[0].mean, np.float32), np.asarray(ops[0].std, np.float32)):
+            if value.ndim == 1 and value.size == self.estimator.input_shape[0]:  # per channel
+                value = value.reshape(-1, *[1] * (len(self.estimator.input_shape) - 1))
+            stats.append(torch.as_tensor(value, device=device))
+        return stats[0], stats[1]
 
     # -- inputs ---------------------------------------------------------------------------------
 
@@ -205,6 +234,8 @@ class GradientInversionAttack(ReconstructionAttack):
         if y is not None:
             return check_labels(y, n_total, nb_classes, name="y")
         idx = _last_layer([tuple(o.shape) for o in observed], nb_classes)
+        if idx + 1 < len(observed) and tuple(observed[idx + 1].shape) == (nb_classes,):
+            idx += 1  # the logits' bias: its sign does not depend on the features' signs
         g = observed[idx].cpu().numpy()
         # a weight difference points against the (summed) gradient
         return infer_labels(-g if self.update_kind == "weight_difference" else g, n_total)
@@ -223,9 +254,11 @@ class GradientInversionAttack(ReconstructionAttack):
             self.tv_weight,
         )
         obs_norm = torch.sqrt(sum((o * o).sum() for o in observed))
+        mean, std = self._standardisation()
 
         def loss(p: tuple[torch.Tensor, ...], xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-            logits = functional_call(model, {**dict(zip(names, p, strict=True)), **buffers}, (xb,))
+            inputs = ((xb - mean) / std,)
+            logits = functional_call(model, {**dict(zip(names, p, strict=True)), **buffers}, inputs)
             return torch.nn.functional.cross_entropy(logits, yb)
 
         def client_update(xc: torch.Tensor, yc: torch.Tensor) -> tuple[torch.Tensor, ...]:
@@ -261,13 +294,11 @@ class GradientInversionAttack(ReconstructionAttack):
         :return: ``(x_rec, y_rec)``: float32 ``(num_updates * num_images, *input_shape)``
                  images (client by client) and their int64 ``(n,)`` labels.
         :raises ValueError: (``InvalidParameterError``) ``x`` of the wrong size, not finite or
-                 all zero, ``y`` of the wrong shape or out of range, unknown keyword arguments,
-                 or no logits layer to infer labels from.
+                 all zero, ``y`` of the wrong shape or out of range, or no logits layer to infer
+                 labels from.
+        :raises TypeError: Unknown keyword arguments.
         """
-        if kwargs:
-            raise InvalidParameterError(
-                f"reconstruct() got unexpected keyword arguments {sorted(kwargs)}"
-            )
+        check_kwargs("reconstruct", kwargs)
         names, params = self._parameters()
         observed = self._observed(x, params)
         n_total = self.num_updates * self.num_images
