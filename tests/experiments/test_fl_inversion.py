@@ -59,3 +59,24 @@ def test_fl_inversion_quick_on_mnist(tmp_path, data_root):
     res = json.loads(path.read_text())
     assert res["none_psnr"] > res["random_psnr"] + 5.0
     assert res["none_acc"] > 0.5
+
+
+def test_local_dp_goes_through_dpmod_and_he_round_trip_is_exact():
+    import torch
+    from diffprivlib.mechanisms import GaussianAnalytic
+
+    from ai4media_ext.experiments._fl_views import dp_mod_update, he_roundtrip, make_dp_mod
+    from ai4media_ext.privacy.federated import make_context
+
+    model = torch.nn.Linear(100, 100)
+    start = np.zeros(100 * 100 + 100)
+    update = np.zeros_like(start)
+    update[0] = 5.0  # clipped to the L2 norm C = 1 before the noise
+    cfg = {"clip": 1.0, "delta": 1e-5}
+    sent = dp_mod_update(make_dp_mod(10.0, cfg, 0), model, start, update)
+    sigma = GaussianAnalytic(epsilon=10.0, delta=1e-5, sensitivity=2.0)._scale
+    assert sent[1:].std() == pytest.approx(sigma, rel=0.03)
+    assert update[0] == 5.0 and not update[1:].any()  # the caller's update is not modified
+    rng = np.random.default_rng(0)
+    u = rng.normal(size=3000)
+    assert np.abs(he_roundtrip(u, make_context()) - u).max() < 1e-5
