@@ -92,6 +92,10 @@ def _dgm_gan():
 #: group:name -> (valid kwargs factory, marks)
 VALID = {
     "ai4media_ext.art.attacks:k_anonymity": (lambda: {"classifier": _art_classifier()}, []),
+    "ai4media_ext.art.attacks:gradient_inversion": (
+        lambda: {"estimator": _art_classifier()},
+        [],
+    ),
     "ai4media_ext.art.defences:hcp": (
         lambda: {"classifier": _art_classifier(), "layers": ["fc1"]},
         [],
