@@ -167,6 +167,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (registry.PluginNotFoundError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `ai4media-ext info NAME | head`: the reader left, not an error
+        import os  # noqa: PLC0415
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # keep the interpreter's final flush quiet
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 
@@ -145,3 +146,21 @@ def test_hcp_is_ambiguous_and_says_how_to_choose(capsys):
     assert "HCPExperiment" in capsys.readouterr().out
     assert main(["info", "nope:hcp"]) == 2
     assert "valid groups" in capsys.readouterr().err
+
+
+def test_cli_is_quiet_when_the_reader_leaves_early():
+    """`ai4media-ext list | head -1`: no BrokenPipeError traceback, exit status 0."""
+    import fcntl
+
+    read_fd, write_fd = os.pipe()
+    fcntl.fcntl(write_fd, 1031, 4096)  # F_SETPIPE_SZ: a one-page pipe, smaller than the listing
+    os.close(read_fd)  # the reader has already left
+    proc = subprocess.run(
+        [sys.executable, "-m", "ai4media_ext.cli", "list"],
+        stdout=write_fd,
+        stderr=subprocess.PIPE,
+        check=False,
+    )
+    os.close(write_fd)
+    assert b"BrokenPipeError" not in proc.stderr and b"Traceback" not in proc.stderr
+    assert proc.returncode == 0
