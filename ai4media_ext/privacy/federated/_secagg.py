@@ -1,0 +1,248 @@
+"""SecAgg+ building blocks shared by the server wrapper and the client mod (Bell et al. 2020).
+
+Cryptography comes from Flower's own primitives (``flwr.common.secure_aggregation``: ECDH key
+agreement + HKDF, Fernet authenticated encryption of the shares, Shamir sharing over GF(2^128))
+and from ``cryptography`` (SHA-256, HKDF, AES-256-CTR). Nothing here implements a cipher.
+
+One deliberate deviation from Flower's legacy ``secaggplus_mod``: the masks are expanded with
+AES-256-CTR keyed by HKDF-SHA256(seed) (a cryptographic PRG), not with
+``flwr.common.secure_aggregation.secaggplus_utils.pseudo_rand_gen``, which seeds numpy's
+Mersenne Twister with the 32-bit XOR of the seed words (2^32 candidate masks: a server could
+search them). With ``modulus_range = 2^b`` (b <= 32) the masks are exactly uniform on
+[0, 2^b).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flwr.common.secure_aggregation.crypto.shamir import combine_shares
+from flwr.common.secure_aggregation.crypto.symmetric_encryption import generate_shared_key
+from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFIGS, Key, Stage
+from flwr.supercore.primitives.asymmetric import (
+    bytes_to_private_key,
+    bytes_to_public_key,
+    public_key_to_bytes,
+)
+
+__all__ = [
+    "RECORD_KEY_CONFIGS",
+    "Key",
+    "SecAggError",
+    "Stage",
+    "commitment",
+    "dequantize",
+    "mask",
+    "quantize",
+    "recover_secret",
+]
+
+#: extra wire keys (next to Flower's ``Key``): seed commitment, model layout, survivor floor
+COMMITMENT = "seed_commitment"
+STRUCTURE = "structure"
+MIN_SURVIVORS = "min_survivors"
+_INFO = b"ai4media-ext secagg+ mask v1"
+
+
+class SecAggError(RuntimeError):
+    """A SecAgg+ round cannot complete soundly (too few clients or shares, a share or masked
+    vector that fails verification, an aggregate that could overflow the modulus)."""
+
+
+def commitment(seed: bytes) -> bytes:
+    """SHA-256 commitment to a 32-byte uniformly random mask seed (hiding and binding in the
+    random-oracle model); lets the server verify a seed reconstructed from shares."""
+    return hashlib.sha256(b"ai4media-ext secagg+ seed" + seed).digest()
+
+
+def mask(seed: bytes, size: int, modulus: int) -> np.ndarray:
+    """``size`` uniform integers in [0, modulus), ``uint32``, from the 32-byte ``seed``.
+
+    AES-256-CTR keystream under the key HKDF-SHA256(seed); ``modulus`` is a power of two
+    <= 2^32, so masking the low bits keeps the values exactly uniform.
+    """
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_INFO).derive(seed)
+    stream = Cipher(algorithms.AES(key), modes.CTR(bytes(16))).encryptor()
+    out = np.frombuffer(stream.update(bytes(4 * size)), dtype=np.uint32).copy()
+    if modulus < 2**32:
+        out &= np.uint32(modulus - 1)
+    return out
+
+
+def reduce(values: np.ndarray, modulus: int) -> np.ndarray:
+    """``values mod modulus`` in place for uint32 arrays (wrap-around already gives mod 2^32)."""
+    if modulus < 2**32:
+        values &= np.uint32(modulus - 1)
+    return values
+
+
+def quantize(
+    flat: np.ndarray, clipping_range: float, target_range: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Flower's SecAgg+ quantiser, vectorised: clip to [-c, c], map to [0, target_range] and
+    round stochastically (unbiased), ``uint32``. Same formula as
+    ``flwr.common.secure_aggregation.quantization.quantize``, with a seeded generator."""
+    scaled = (np.clip(flat, -clipping_range, clipping_range) + clipping_range) * (
+        target_range / (2.0 * clipping_range)
+    )
+    low = np.floor(scaled)
+    up = rng.random(scaled.shape) < (scaled - low)
+    return (low + up).astype(np.uint32)
+
+
+def dequantize(
+    total: np.ndarray, n_clients: int, clipping_range: float, target_range: int
+) -> np.ndarray:
+    """The float sum over ``n_clients`` of the values whose quantised sum is ``total``."""
+    return total.astype(np.float64) * (2.0 * clipping_range / target_range) - (
+        n_clients * clipping_range
+    )
+
+
+def structure(arrays: Sequence[tuple[str, np.ndarray]]) -> str:
+    """JSON layout (name, shape, dtype) of the model arrays, in order."""
+    return json.dumps([[k, list(a.shape), str(a.dtype)] for k, a in arrays])
+
+
+def unflatten(flat: np.ndarray, spec: str) -> list[tuple[str, np.ndarray]]:
+    """Split a flat vector back into the arrays of ``spec`` (dtype restored)."""
+    out, start = [], 0
+    for name, shape, dtype in json.loads(spec):
+        size = int(np.prod(shape, dtype=np.int64))
+        piece = flat[start : start + size].reshape(shape)
+        if np.issubdtype(np.dtype(dtype), np.integer):
+            piece = np.rint(piece)
+        out.append((name, piece.astype(dtype)))
+        start += size
+    return out
+
+
+def _combine(shares: Sequence[bytes]) -> bytes | None:
+    try:
+        return combine_shares(list(shares))
+    except (ValueError, IndexError, TypeError):
+        return None
+
+
+def _check_sk(secret: bytes, public: bytes) -> bool:
+    try:
+        return public_key_to_bytes(bytes_to_private_key(secret).public_key()) == public
+    except (ValueError, TypeError):
+        return False
+
+
+def recover_secret(
+    shares: dict[int, bytes],
+    threshold: int,
+    *,
+    seed_commitment: bytes | None = None,
+    public_key: bytes | None = None,
+    max_tries: int = 256,
+) -> tuple[bytes, list[int]]:
+    """Reconstruct a Shamir-shared secret and verify it.
+
+    A mask seed is checked against its SHA-256 ``seed_commitment``, a private key against its
+    ``public_key``. If all shares together fail, subsets of ``threshold`` shares are tried (at
+    most ``max_tries``) to find the consistent ones.
+
+    Returns
+    -------
+    (secret, bad) : the verified secret and the share holders whose shares disagree with it.
+
+    Raises
+    ------
+    SecAggError
+        Fewer than ``threshold`` shares, or no subset verifies.
+    """
+    if len(shares) < threshold:
+        raise SecAggError(f"{len(shares)} shares, {threshold} needed")
+
+    def ok(secret: bytes | None) -> bool:
+        if secret is None:
+            return False
+        if seed_commitment is not None:
+            return commitment(secret) == seed_commitment
+        return public_key is not None and _check_sk(secret, public_key)
+
+    holders = sorted(shares)
+    secret = _combine([shares[h] for h in holders])
+    if ok(secret):
+        return secret, []
+    for subset in itertools.islice(itertools.combinations(holders, threshold), max_tries):
+        secret = _combine([shares[h] for h in subset])
+        if ok(secret):
+            bad = [
+                h
+                for h in holders
+                if h not in subset and _combine([shares[x] for x in (*subset[1:], h)]) != secret
+            ]
+            return secret, bad
+    raise SecAggError(f"no {threshold} of the {len(shares)} shares reconstruct a verified secret")
+
+
+def parse_masked(blob: Any, size: int, modulus: int) -> np.ndarray:
+    """A client's masked vector from the wire, or :class:`SecAggError` if it is malformed."""
+    if not isinstance(blob, bytes):
+        raise SecAggError("masked vector is not bytes")
+    if len(blob) != 4 * size:
+        raise SecAggError(f"masked vector has {len(blob)} bytes, expected {4 * size}")
+    vec = np.frombuffer(blob, dtype="<u4").astype(np.uint32)
+    if modulus < 2**32 and vec.size and int(vec.max()) >= modulus:
+        raise SecAggError(f"masked vector holds values >= modulus_range {modulus}")
+    return vec
+
+
+def neighbours(node_ids: Sequence[int], num_shares: int, rng: np.random.Generator) -> dict:
+    """SecAgg+'s communication graph (as Flower's workflow): nodes shuffled on a ring, each
+    with the ``num_shares // 2`` nodes on either side (itself included)."""
+    order = [int(node_ids[i]) for i in rng.permutation(len(node_ids))]
+    half, n = num_shares // 2, len(order)
+    return {
+        nid: {order[(i + off) % n] for off in range(-half, half + 1)} for i, nid in enumerate(order)
+    }
+
+
+def remove_masks(
+    total: np.ndarray,
+    alive: set[int],
+    dead: set[int],
+    seed_shares: dict[int, dict[int, bytes]],
+    key_shares: dict[int, dict[int, bytes]],
+    st: dict[str, Any],
+    modulus: int,
+) -> list[tuple[int, int]]:
+    """Subtract (in place) the survivors' private masks and the pairwise masks between the
+    survivors and the clients that dropped after sharing keys; secrets are verified
+    (:func:`recover_secret`). Returns (share holder, secret owner) of every wrong share.
+
+    Raises
+    ------
+    SecAggError
+        A secret cannot be reconstructed and verified.
+    """
+    size, threshold, wrong = st["size"], st["threshold"], []
+    for v in sorted(alive):
+        seed, bad = recover_secret(seed_shares[v], threshold, seed_commitment=st["commitments"][v])
+        wrong += [(h, v) for h in bad]
+        total -= mask(seed, size, modulus)
+    for v in sorted(dead):
+        sk, bad = recover_secret(key_shares[v], threshold, public_key=st["keys"][v][0])
+        wrong += [(h, v) for h in bad]
+        secret = bytes_to_private_key(sk)
+        for u in sorted(alive):
+            if any(s == v for s, _ in st["forward"][u]):
+                pk1 = bytes_to_public_key(st["keys"][u][0])
+                pair = mask(generate_shared_key(secret, pk1), size, modulus)
+                if u > v:  # u added +pair (uint32 wrap-around: arithmetic mod 2^32)
+                    total -= pair
+                else:
+                    total += pair
+    return wrong
