@@ -33,6 +33,12 @@ def _public_context():
     return public_bytes(make_context())
 
 
+def _fedavg():
+    from flwr.serverapp.strategy import FedAvg
+
+    return FedAvg()
+
+
 def _aif360_metric():
     import pandas as pd
     from aif360.datasets import BinaryLabelDataset
@@ -119,6 +125,7 @@ VALID = {
         lambda: {"public_context": _public_context()},
         [],
     ),
+    "ai4media_ext.flwr.strategies:secaggplus": (lambda: {"strategy": _fedavg()}, []),
     "ai4media_ext.pyg.layers:kprop": (lambda: {"steps": 2}, []),
     "ai4media_ext.pyg.transforms:feature_perturbation": (lambda: {"epsilon": 1.0}, []),
     "ai4media_ext.pyg.transforms:label_perturbation": (lambda: {"epsilon": 1.0}, []),

@@ -102,6 +102,11 @@ class SecAggPlus(Strategy):
         Seconds to wait for replies in the stages the wrapper drives (Flower's default: none).
     random_state : None, int >= 0, RandomState or Generator
         Seeds the neighbour graph.
+    min_survivors : int >= 2 or float in (0, 1], optional
+        The round aborts when fewer masked vectors survive (a float: fraction of the sampled
+        clients, rounded up); default: the reconstruction threshold. Sent to the clients:
+        :class:`DistributedDPMod` sizes each client's noise share with it, so every released
+        sum carries the full central noise.
     on_abort : {"skip", "raise"}, default "skip"
 
     Raises
@@ -128,6 +133,11 @@ class SecAggPlus(Strategy):
         "modulus_range": [_POWERS_OF_TWO],
         "timeout": [None, _POSITIVE],
         "random_state": ["random_state"],
+        "min_survivors": [
+            None,
+            Interval(numbers.Integral, 2, None, closed="left"),
+            Interval(numbers.Real, 0, 1, closed="right"),
+        ],  # fmt: skip
         "on_abort": [Options(str, {"skip", "raise"})],
     }
 
@@ -143,6 +153,7 @@ class SecAggPlus(Strategy):
         modulus_range: int = 2**32,
         timeout: float | None = None,
         random_state: Any = None,
+        min_survivors: float | None = None,
         on_abort: str = "skip",
     ) -> None:
         params = {
@@ -150,7 +161,7 @@ class SecAggPlus(Strategy):
             "reconstruction_threshold": reconstruction_threshold, "max_weight": max_weight,
             "clipping_range": clipping_range, "quantization_range": quantization_range,
             "modulus_range": modulus_range, "timeout": timeout, "random_state": random_state,
-            "on_abort": on_abort,
+            "min_survivors": min_survivors, "on_abort": on_abort,
         }  # fmt: skip
         check_params(self, params, self._parameter_constraints)
         if modulus_range <= quantization_range:
@@ -200,6 +211,13 @@ class SecAggPlus(Strategy):
     ) -> MetricRecord | None:
         return self.strategy.aggregate_evaluate(server_round, replies)
 
+    def _floor(self, n_sampled: int) -> int:
+        if self.min_survivors is None:
+            return 0
+        if isinstance(self.min_survivors, numbers.Integral):
+            return int(self.min_survivors)
+        return int(np.ceil(self.min_survivors * n_sampled))
+
     # ---------------------------------------------------------------- messaging helpers
     def _send(self, rnd: int, payload: dict[int, ConfigRecord]) -> dict[int, ConfigRecord]:
         """Send one protocol record per node; the valid protocol records that come back."""
@@ -221,10 +239,10 @@ class SecAggPlus(Strategy):
 
     def _check_threshold(self, alive: set[int]) -> None:
         st = self._round
-        if len(alive) < st["threshold"]:
+        if len(alive) < st["floor"]:
             raise SecAggError(
-                f"{len(alive)} clients left, fewer than the reconstruction threshold "
-                f"{st['threshold']}"
+                f"{len(alive)} clients left, fewer than the reconstruction threshold / "
+                f"min_survivors {st['floor']}"
             )
         for nid in alive:
             if len(st["neighbours"][nid] & alive) < st["threshold"]:
@@ -265,7 +283,7 @@ class SecAggPlus(Strategy):
                 content.config_records[RECORD_KEY_CONFIGS] = ConfigRecord({
                     Key.STAGE: Stage.COLLECT_MASKED_VECTORS, Key.SOURCE_LIST: [s for s, _ in fwd],
                     Key.CIPHERTEXT_LIST: [c for _, c in fwd],
-                    sa.MIN_SURVIVORS: self._round["threshold"],
+                    sa.MIN_SURVIVORS: self._round["floor"],
                 })  # fmt: skip
                 out.append(Message(content, dst_node_id=nid, message_type=m.metadata.message_type,
                                    group_id=m.metadata.group_id))  # fmt: skip
@@ -287,7 +305,7 @@ class SecAggPlus(Strategy):
         self._round = {
             "threshold": threshold, "neighbours": sa.neighbours(nodes, shares, self._rng),
             "structure": spec, "size": 1 + sum(v.numpy().size for v in arrays.values()),
-            "sampled": set(nodes),
+            "sampled": set(nodes), "floor": max(threshold, self._floor(n)),
         }  # fmt: skip
         cfg = {
             Key.STAGE: Stage.SETUP, Key.SAMPLE_NUMBER: n, Key.SHARE_NUMBER: shares,

@@ -106,6 +106,11 @@ class SecAggPlusMod:
         elif stage == Stage.SHARE_KEYS:
             res = self._share_keys(state, configs)
         elif stage == Stage.COLLECT_MASKED_VECTORS:
+            floor = configs.get(sa.MIN_SURVIVORS)
+            if type(floor) is not int or floor < state[Key.THRESHOLD]:
+                raise SecAggError("collect: min_survivors must be an int >= the threshold")
+            state[sa.MIN_SURVIVORS] = floor  # read by DistributedDPMod (noise per client)
+            context.state.config_records[STATE_KEY] = state
             stripped = RecordDict({k: v for k, v in msg.content.items() if k != RECORD_KEY_CONFIGS})
             reply = call_next(Message(content=stripped, metadata=msg.metadata), context)
             if reply.has_error():
