@@ -21,10 +21,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from Crypto.Protocol.SecretSharing import Shamir
+from Crypto.Util.Padding import pad, unpad
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from flwr.common.secure_aggregation.crypto.shamir import combine_shares
 from flwr.common.secure_aggregation.crypto.symmetric_encryption import generate_shared_key
 from flwr.common.secure_aggregation.secaggplus_constants import RECORD_KEY_CONFIGS, Key, Stage
 from flwr.supercore.primitives.asymmetric import (
@@ -125,16 +127,51 @@ def unflatten(flat: np.ndarray, spec: str) -> list[tuple[str, np.ndarray]]:
     return out
 
 
+def create_shares(secret: bytes, threshold: int, num: int) -> list[bytes]:
+    """Shamir shares of ``secret`` in Flower's wire format (``flwr.common.secure_aggregation.
+    crypto.shamir.create_shares``: 4-byte index + one 16-byte pycryptodome share per padded
+    16-byte chunk), computed in the calling thread: Flower's version starts a thread pool per
+    call, which costs more than the GF(2^128) arithmetic for 32-byte secrets."""
+    padded = pad(secret, 16)
+    out = [bytearray(i.to_bytes(4, "little")) for i in range(1, num + 1)]
+    for start in range(0, len(padded), 16):
+        for idx, share in Shamir.split(threshold, num, padded[start : start + 16], ssss=False):
+            out[idx - 1] += share
+    return [bytes(s) for s in out]
+
+
 def _combine(shares: Sequence[bytes]) -> bytes | None:
+    """Inverse of :func:`create_shares` (Flower's ``combine_shares``, serial); None if the
+    shares are inconsistent or malformed."""
     try:
-        return combine_shares(list(shares))
+        chunks = (len(shares[0]) - 4) >> 4
+        if chunks < 1 or any(len(s) != 4 + 16 * chunks for s in shares):
+            return None
+        index = [int.from_bytes(s[:4], "little") for s in shares]
+        padded = b"".join(
+            Shamir.combine([(i, s[4 + 16 * c : 20 + 16 * c]) for i, s in zip(index, shares, strict=True)],
+                           ssss=False)
+            for c in range(chunks)
+        )  # fmt: skip
+        return unpad(padded, 16)
     except (ValueError, IndexError, TypeError):
         return None
 
 
+def scalar_bytes(private_key: bytes) -> bytes:
+    """The 48-byte private scalar of a Flower (SECP384R1) private key: 4 Shamir chunks to
+    share instead of the 12 of its serialised form."""
+    return bytes_to_private_key(private_key).private_numbers().private_value.to_bytes(48, "big")
+
+
+def key_from_scalar(scalar: bytes) -> ec.EllipticCurvePrivateKey:
+    """The SECP384R1 private key with the 48-byte ``scalar`` (inverse of :func:`scalar_bytes`)."""
+    return ec.derive_private_key(int.from_bytes(scalar, "big"), ec.SECP384R1())
+
+
 def _check_sk(secret: bytes, public: bytes) -> bool:
     try:
-        return public_key_to_bytes(bytes_to_private_key(secret).public_key()) == public
+        return public_key_to_bytes(key_from_scalar(secret).public_key()) == public
     except (ValueError, TypeError):
         return False
 
@@ -150,7 +187,7 @@ def recover_secret(
     """Reconstruct a Shamir-shared secret and verify it.
 
     A mask seed is checked against its SHA-256 ``seed_commitment``, a private key against its
-    ``public_key``. If all shares together fail, subsets of ``threshold`` shares are tried (at
+    ``public_key``. If the first ``threshold`` shares fail, subsets of ``threshold`` shares are tried (at
     most ``max_tries``) to find the consistent ones.
 
     Returns
@@ -173,7 +210,7 @@ def recover_secret(
         return public_key is not None and _check_sk(secret, public_key)
 
     holders = sorted(shares)
-    secret = _combine([shares[h] for h in holders])
+    secret = _combine([shares[h] for h in holders[:threshold]])
     if ok(secret):
         return secret, []
     for subset in itertools.islice(itertools.combinations(holders, threshold), max_tries):
@@ -236,7 +273,7 @@ def remove_masks(
     for v in sorted(dead):
         sk, bad = recover_secret(key_shares[v], threshold, public_key=st["keys"][v][0])
         wrong += [(h, v) for h in bad]
-        secret = bytes_to_private_key(sk)
+        secret = key_from_scalar(sk)
         for u in sorted(alive):
             if any(s == v for s, _ in st["forward"][u]):
                 pk1 = bytes_to_public_key(st["keys"][u][0])

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 from flwr.app import ConfigRecord, Context, Message, MessageType, RecordDict
-from flwr.common.secure_aggregation.crypto.shamir import create_shares
 from flwr.common.secure_aggregation.crypto.symmetric_encryption import (
     decrypt,
     encrypt,
@@ -160,8 +159,10 @@ class SecAggPlusMod:
         if len(keys) < state[Key.THRESHOLD]:
             raise SecAggError("share keys: fewer neighbours than the reconstruction threshold")
         seed = os.urandom(32)
-        seed_shares = create_shares(seed, state[Key.THRESHOLD], len(keys))
-        sk1_shares = create_shares(state["sk1"], state[Key.THRESHOLD], len(keys))
+        seed_shares = sa.create_shares(seed, state[Key.THRESHOLD], len(keys))
+        sk1_shares = sa.create_shares(
+            sa.scalar_bytes(state["sk1"]), state[Key.THRESHOLD], len(keys)
+        )
         sk2 = bytes_to_private_key(state["sk2"])
         dsts, ctxts, own = [], [], {}
         for idx, (other, (_, pk2)) in enumerate(keys.items()):

@@ -141,7 +141,7 @@ def test_malformed_masked_vector_is_rejected_and_its_masks_removed():
 
 def test_wrong_share_is_detected_and_outvoted():
     weights, counts = _updates()
-    liar = FIRST_NODE_ID + 4
+    liar = FIRST_NODE_ID  # lowest id: its share is among the first `threshold` used
 
     def corrupt(rec):
         shares = list(rec[Key.SHARE_LIST])
@@ -293,7 +293,8 @@ def test_message_api_conformance_on_the_simulation_engine():
 
     @server.main()
     def main(grid, context):
-        strategy = SecAggPlus(FedAvg(fraction_evaluate=0.0), reconstruction_threshold=2)
+        inner = FedAvg(fraction_evaluate=0.0, min_available_nodes=3, min_train_nodes=3)
+        strategy = SecAggPlus(inner, reconstruction_threshold=2)
         out["result"] = strategy.start(grid=grid, initial_arrays=_initial(), num_rounds=1)
 
     run_simulation(server, client, num_supernodes=3,
