@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -283,3 +284,60 @@ def remove_masks(
                 else:
                     total += pair
     return wrong
+
+
+def resolve_sizes(
+    num_shares: float, threshold: float, min_survivors: float | None, n: int
+) -> tuple[int, int, int]:
+    """(num_shares, threshold, survivor floor) for ``n`` sampled clients: Flower's
+    ``SecAggPlusWorkflow`` rules for the first two (a float is a fraction; an even share
+    count below ``n`` is made odd; the threshold is at least 2); the floor is the larger of
+    the threshold and ``min_survivors`` (a float: fraction of ``n``, rounded up)."""
+    if isinstance(num_shares, numbers.Integral):
+        shares = min(int(num_shares), n)
+    else:
+        shares = round(num_shares * n)
+        if shares < n and shares % 2 == 0:
+            shares += 1
+        shares = n if shares <= 2 else min(shares, n)
+    if isinstance(threshold, numbers.Integral):
+        t = int(threshold)
+    else:
+        t = max(round(threshold * shares), 2)
+    if min_survivors is None:
+        floor = t
+    elif isinstance(min_survivors, numbers.Integral):
+        floor = max(t, int(min_survivors))
+    else:
+        floor = max(t, int(np.ceil(min_survivors * n)))
+    return shares, t, floor
+
+
+def check_alive(st: dict[str, Any], alive: set[int]) -> None:
+    """:class:`SecAggError` unless at least the floor of clients is alive and each keeps at
+    least ``threshold`` live neighbours (Flower's ``_check_threshold``)."""
+    if len(alive) < st["floor"]:
+        raise SecAggError(
+            f"{len(alive)} clients left, fewer than the reconstruction threshold / "
+            f"min_survivors {st['floor']}"
+        )
+    for nid in alive:
+        live = len(st["neighbours"][nid] & alive)
+        if live < st["threshold"]:
+            raise SecAggError(
+                f"node {nid} has {live} live neighbours, fewer than the reconstruction "
+                f"threshold {st['threshold']}"
+            )
+
+
+def parse_reply(msg: Any, st: dict[str, Any], weighted_by_key: str, modulus: int) -> np.ndarray:
+    """The masked vector of a collect-stage reply, or :class:`SecAggError` if the reply is
+    malformed (no vector, plaintext arrays beside it, another model layout, no weight)."""
+    rec = msg.content.config_records.get(RECORD_KEY_CONFIGS)
+    if rec is None or msg.content.array_records:
+        raise SecAggError("no masked vector, or plaintext arrays next to it")
+    if rec.get(STRUCTURE) != st["structure"]:
+        raise SecAggError("model layout differs from the arrays sent")
+    if sum(weighted_by_key in r for r in msg.content.metric_records.values()) != 1:
+        raise SecAggError(f"needs one MetricRecord with {weighted_by_key!r}")
+    return parse_masked(rec.get(Key.MASKED_PARAMETERS), st["size"], modulus)

@@ -36,6 +36,11 @@ logger = logging.getLogger(__name__)
 _POSITIVE = Interval(numbers.Real, 0, float("inf"), closed="neither")
 
 
+def _COUNT_OR_FRACTION(low: int) -> list:  # noqa: N802 (a constraint list, like _POSITIVE)
+    return [Interval(numbers.Integral, low, None, closed="left"), _FRACTION]
+
+
+_FRACTION = Interval(numbers.Real, 0, 1, closed="right")
 _POWERS_OF_TWO = Options(numbers.Integral, {2**k for k in range(2, 33)})
 
 
@@ -43,28 +48,21 @@ class SecAggPlus(Strategy):
     """Secure aggregation (SecAgg+, Bell et al., CCS 2020) around a Message-API strategy.
 
     Each round runs the four stages of Flower's legacy ``SecAggPlusWorkflow`` through the
-    ``Grid``: *setup* (protocol parameters out, two ECDH public keys back), *share keys*
-    (neighbours' keys out; Shamir shares of each client's mask seed and first private key,
-    encrypted for each neighbour, back), *collect masked vectors* (the wrapped strategy's train
-    messages plus the forwarded shares out; ``[w, w * weights]`` quantised to
-    ``[0, quantization_range]`` plus the private mask and the pairwise masks, mod
-    ``modulus_range``, back) and *unmask* (seed shares of the survivors and key shares of the
-    dropped, so the server removes the masks). The server learns only the sum of the
-    survivors' quantised vectors; the wrapped strategy then aggregates replies that all carry
-    that weighted mean (its ``aggregate_train`` sees no individual update). Pair with
-    :class:`~ai4media_ext.privacy.federated.SecAggPlusMod` on the clients.
+    ``Grid``: *setup* (parameters out, two ECDH public keys back), *share keys* (Shamir shares
+    of each client's mask seed and first private key, encrypted per neighbour), *collect
+    masked vectors* (the wrapped strategy's train messages + forwarded shares out;
+    ``[w, w * weights]`` quantised to ``[0, Q]`` plus private and pairwise masks mod
+    ``modulus_range`` back), *unmask* (survivors' seed shares, dropped clients' key shares).
+    The server learns only the sum; the wrapped strategy aggregates replies that all carry
+    the weighted mean (it sees no individual update). Clients use :class:`SecAggPlusMod`.
 
-    Dropouts: clients that fail or are rejected at any stage are treated as dropped; the
-    round gives the exact sum of the survivors' vectors while every survivor keeps at least
-    ``reconstruction_threshold`` live neighbours (with ``num_shares = 1.0``, i.e. all clients
-    neighbours: up to ``n - threshold`` dropouts). Otherwise the round aborts: nothing is
-    aggregated, the model is unchanged, the reason is logged and appended to ``aborted_``
-    (or raised with ``on_abort="raise"``). Malformed replies (bad public keys, share lists,
-    masked vectors of the wrong size or out of range, model layout different from the one
-    sent) are rejected into ``rejected_``; reconstructed secrets are verified (mask seeds
-    against a SHA-256 commitment each client sends with its shares, private keys against the
-    public key), so a wrong share is detected and outvoted or the round aborts, never a
-    silently wrong sum.
+    Dropouts (failed or rejected clients): the exact sum of the survivors while each keeps
+    ``reconstruction_threshold`` live neighbours and ``min_survivors`` survive (all
+    neighbours, ``num_shares = 1.0``: up to ``n - threshold`` dropouts); otherwise the round
+    aborts: model unchanged, reason logged and in ``aborted_`` (raised with
+    ``on_abort="raise"``). Malformed keys, share lists and masked vectors (size, range, model
+    layout) go to ``rejected_``; reconstructed secrets are verified (seeds against a SHA-256
+    commitment, keys against the public key): a wrong share is outvoted or the round aborts.
 
     What each party sees (semi-honest, ``t = reconstruction_threshold``):
 
@@ -119,25 +117,15 @@ class SecAggPlus(Strategy):
 
     _parameter_constraints = {
         "strategy": [Strategy],
-        "num_shares": [
-            Interval(numbers.Integral, 3, None, closed="left"),
-            Interval(numbers.Real, 0, 1, closed="right"),
-        ],  # fmt: skip
-        "reconstruction_threshold": [
-            Interval(numbers.Integral, 2, None, closed="left"),
-            Interval(numbers.Real, 0, 1, closed="right"),
-        ],  # fmt: skip
+        "num_shares": _COUNT_OR_FRACTION(3),
+        "reconstruction_threshold": _COUNT_OR_FRACTION(2),
         "max_weight": [_POSITIVE],
         "clipping_range": [_POSITIVE],
         "quantization_range": [Interval(numbers.Integral, 2, 2**31, closed="both")],
         "modulus_range": [_POWERS_OF_TWO],
         "timeout": [None, _POSITIVE],
         "random_state": ["random_state"],
-        "min_survivors": [
-            None,
-            Interval(numbers.Integral, 2, None, closed="left"),
-            Interval(numbers.Real, 0, 1, closed="right"),
-        ],  # fmt: skip
+        "min_survivors": [None, *_COUNT_OR_FRACTION(2)],
         "on_abort": [Options(str, {"skip", "raise"})],
     }
 
@@ -186,20 +174,11 @@ class SecAggPlus(Strategy):
         )  # fmt: skip
         self.strategy.summary()
 
-    def sizes(self, n_sampled: int) -> tuple[int, int]:
-        """(num_shares, threshold) for ``n_sampled`` clients, resolved as Flower's workflow."""
-        if isinstance(self.num_shares, numbers.Integral):
-            shares = min(int(self.num_shares), n_sampled)
-        else:
-            shares = round(self.num_shares * n_sampled)
-            if shares < n_sampled and shares % 2 == 0:
-                shares += 1
-            shares = n_sampled if shares <= 2 else min(shares, n_sampled)
-        if isinstance(self.reconstruction_threshold, numbers.Integral):
-            threshold = int(self.reconstruction_threshold)
-        else:
-            threshold = max(round(self.reconstruction_threshold * shares), 2)
-        return shares, threshold
+    def sizes(self, n_sampled: int) -> tuple[int, int, int]:
+        """(num_shares, threshold, min_survivors) for ``n_sampled`` clients (Flower's rules)."""
+        return sa.resolve_sizes(
+            self.num_shares, self.reconstruction_threshold, self.min_survivors, n_sampled
+        )
 
     def configure_evaluate(
         self, server_round: int, arrays: ArrayRecord, config: ConfigRecord, grid: Grid
@@ -210,13 +189,6 @@ class SecAggPlus(Strategy):
         self, server_round: int, replies: Iterable[Message]
     ) -> MetricRecord | None:
         return self.strategy.aggregate_evaluate(server_round, replies)
-
-    def _floor(self, n_sampled: int) -> int:
-        if self.min_survivors is None:
-            return 0
-        if isinstance(self.min_survivors, numbers.Integral):
-            return int(self.min_survivors)
-        return int(np.ceil(self.min_survivors * n_sampled))
 
     # ---------------------------------------------------------------- messaging helpers
     def _send(self, rnd: int, payload: dict[int, ConfigRecord]) -> dict[int, ConfigRecord]:
@@ -238,18 +210,7 @@ class SecAggPlus(Strategy):
         self.rejected_.append({"round": rnd, "node": node, "reason": reason})
 
     def _check_threshold(self, alive: set[int]) -> None:
-        st = self._round
-        if len(alive) < st["floor"]:
-            raise SecAggError(
-                f"{len(alive)} clients left, fewer than the reconstruction threshold / "
-                f"min_survivors {st['floor']}"
-            )
-        for nid in alive:
-            if len(st["neighbours"][nid] & alive) < st["threshold"]:
-                raise SecAggError(
-                    f"node {nid} has {len(st['neighbours'][nid] & alive)} live neighbours, "
-                    f"fewer than the reconstruction threshold {st['threshold']}"
-                )
+        sa.check_alive(self._round, alive)
 
     def _abort(self, rnd: int, exc: SecAggError) -> None:
         self._round = {}
@@ -293,7 +254,7 @@ class SecAggPlus(Strategy):
         n = len(nodes)
         if n < 2:
             raise SecAggError(f"{n} client sampled; secure aggregation needs at least 2")
-        shares, threshold = self.sizes(n)
+        shares, threshold, floor = self.sizes(n)
         if not 2 <= threshold <= shares:
             raise SecAggError(f"threshold {threshold} not in [2, num_shares={shares}]")
         if n * self.quantization_range >= self.modulus_range:
@@ -305,7 +266,7 @@ class SecAggPlus(Strategy):
         self._round = {
             "threshold": threshold, "neighbours": sa.neighbours(nodes, shares, self._rng),
             "structure": spec, "size": 1 + sum(v.numpy().size for v in arrays.values()),
-            "sampled": set(nodes), "floor": max(threshold, self._floor(n)),
+            "sampled": set(nodes), "floor": floor,
         }  # fmt: skip
         cfg = {
             Key.STAGE: Stage.SETUP, Key.SAMPLE_NUMBER: n, Key.SHARE_NUMBER: shares,
@@ -390,18 +351,6 @@ class SecAggPlus(Strategy):
         metrics["secagg-unmask-seconds"] = time.perf_counter() - start
         return arrays, metrics
 
-    def _parse_reply(self, msg: Message) -> np.ndarray:
-        st = self._round
-        rec = msg.content.config_records.get(RECORD_KEY_CONFIGS)
-        if rec is None or msg.content.array_records:
-            raise SecAggError("no masked vector, or plaintext arrays next to it")
-        if rec.get(sa.STRUCTURE) != st["structure"]:
-            raise SecAggError("model layout differs from the arrays sent")
-        key = self.weighted_by_key
-        if sum(key in r for r in msg.content.metric_records.values()) != 1:
-            raise SecAggError(f"needs one MetricRecord with {key!r}")
-        return sa.parse_masked(rec.get(Key.MASKED_PARAMETERS), st["size"], self.modulus_range)
-
     def _collect_and_unmask(
         self, rnd: int, replies: list[Message]
     ) -> tuple[np.ndarray, list[Message], int]:
@@ -413,7 +362,7 @@ class SecAggPlus(Strategy):
             if msg.has_error() or nid not in st["forward"] or nid in accepted:
                 continue
             try:
-                vec = self._parse_reply(msg)
+                vec = sa.parse_reply(msg, st, self.weighted_by_key, mod)
             except SecAggError as exc:
                 self._reject(rnd, nid, f"collect: {exc}")
                 continue
