@@ -126,6 +126,7 @@ def _run_one(name: str, spec: tuple, data: tuple, n: int, rounds: int, seed: int
     from flwr.app import ArrayRecord, ConfigRecord
 
     from ..privacy.federated import LocalGrid, decrypt_arrays
+    from ..privacy.federated._ckks import META_KEY
 
     x, y, xt, yt = data
     strategy = spec[0]()
@@ -137,7 +138,7 @@ def _run_one(name: str, spec: tuple, data: tuple, n: int, rounds: int, seed: int
     def evaluate(rnd: int, arrays: ArrayRecord) -> Any:
         if rnd == 0:
             return None
-        if any(k.startswith("ckks") or k == "meta" for k in arrays):
+        if META_KEY in arrays:
             arrays = decrypt_arrays(arrays, secret)
         w = {k: v.numpy().astype(np.float64) for k, v in arrays.items()}
         arrays_by_round[rnd] = w

@@ -341,3 +341,24 @@ def parse_reply(msg: Any, st: dict[str, Any], weighted_by_key: str, modulus: int
     if sum(weighted_by_key in r for r in msg.content.metric_records.values()) != 1:
         raise SecAggError(f"needs one MetricRecord with {weighted_by_key!r}")
     return parse_masked(rec.get(Key.MASKED_PARAMETERS), st["size"], modulus)
+
+
+def share_keys_reply(rec: Any, allowed: set[int]) -> tuple[list, list, bytes] | None:
+    """(destinations, share ciphertexts, seed commitment) of a share-keys reply, or None if
+    malformed (destinations other than the live neighbours, non-bytes, bad commitment)."""
+    dsts, ctxts = rec.get(Key.DESTINATION_LIST), rec.get(Key.CIPHERTEXT_LIST)
+    commit = rec.get(COMMITMENT)
+    if not (isinstance(dsts, list) and isinstance(ctxts, list)
+            and sorted(dsts) == sorted(allowed) and len(ctxts) == len(dsts)
+            and all(isinstance(c, bytes) for c in ctxts)
+            and isinstance(commit, bytes) and len(commit) == 32):  # fmt: skip
+        return None
+    return dsts, ctxts, commit
+
+
+def unmask_reply(rec: Any, nids: list[int]) -> list[bytes] | None:
+    """The shares of an unmask reply for exactly the requested ``nids``, or None."""
+    got, shares = rec.get(Key.NODE_ID_LIST), rec.get(Key.SHARE_LIST)
+    if got != nids or not isinstance(shares, list) or len(shares) != len(nids):
+        return None
+    return shares if all(isinstance(s, bytes) for s in shares) else None

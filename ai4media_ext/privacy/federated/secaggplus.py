@@ -14,7 +14,6 @@ import numpy as np
 from ..._compat import require
 
 require("flwr", "fl")
-
 from flwr.app import (  # noqa: E402
     Array,
     ArrayRecord,
@@ -167,11 +166,8 @@ class SecAggPlus(Strategy):
         return str(getattr(self.strategy, "weighted_by_key", "num-examples"))
 
     def summary(self) -> None:
-        logger.info(
-            "SecAgg+ (shares %s, threshold %s, Q %d, modulus %d, clip %g) around:",
-            self.num_shares, self.reconstruction_threshold, self.quantization_range,
-            self.modulus_range, self.clipping_range,
-        )  # fmt: skip
+        logger.info("SecAgg+ (shares %s, threshold %s) around:", self.num_shares,
+                    self.reconstruction_threshold)  # fmt: skip
         self.strategy.summary()
 
     def sizes(self, n_sampled: int) -> tuple[int, int, int]:
@@ -190,7 +186,6 @@ class SecAggPlus(Strategy):
     ) -> MetricRecord | None:
         return self.strategy.aggregate_evaluate(server_round, replies)
 
-    # ---------------------------------------------------------------- messaging helpers
     def _send(self, rnd: int, payload: dict[int, ConfigRecord]) -> dict[int, ConfigRecord]:
         """Send one protocol record per node; the valid protocol records that come back."""
         msgs = [
@@ -296,15 +291,11 @@ class SecAggPlus(Strategy):
         forward: dict[int, list[tuple[int, bytes]]] = {}
         commits = {}
         for src, rec in self._send(rnd, payload).items():
-            dsts, ctxts = rec.get(Key.DESTINATION_LIST), rec.get(Key.CIPHERTEXT_LIST)
-            allowed = (st["neighbours"][src] & alive) - {src}
-            commit = rec.get(sa.COMMITMENT)
-            if not (isinstance(dsts, list) and isinstance(ctxts, list)
-                    and sorted(dsts) == sorted(allowed) and len(ctxts) == len(dsts)
-                    and all(isinstance(c, bytes) for c in ctxts)
-                    and isinstance(commit, bytes) and len(commit) == 32):  # fmt: skip
+            parsed = sa.share_keys_reply(rec, (st["neighbours"][src] & alive) - {src})
+            if parsed is None:
                 self._reject(rnd, src, "share keys: malformed destinations, shares or commitment")
                 continue
+            dsts, ctxts, commit = parsed
             commits[src] = commit
             for dst, ctxt in zip(dsts, ctxts, strict=True):
                 forward.setdefault(dst, []).append((src, ctxt))
@@ -327,23 +318,13 @@ class SecAggPlus(Strategy):
             return None, None
         start = time.perf_counter()
         try:
-            total, accepted, n_dead = self._collect_and_unmask(server_round, replies)
+            total, correction, accepted, n_dead = self._collect_and_unmask(server_round, replies)
+            st, self._round = self._round, {}
+            record = self._release(st, total, correction, len(accepted))
         except SecAggError as exc:
             self._abort(server_round, exc)
             return None, None
-        st, self._round = self._round, {}
-        q = self.quantization_range
-        factor = int(total[0])
-        if factor == 0:
-            self._abort(server_round, SecAggError("the survivors' total weight is zero"))
-            return None, None
-        values = sa.dequantize(total[1:], len(accepted), self.clipping_range, q) * (q / factor)
-        record = ArrayRecord({k: Array(a) for k, a in sa.unflatten(values, st["structure"])})
-        for msg in accepted:
-            content = msg.content
-            content.config_records.pop(RECORD_KEY_CONFIGS, None)
-            content.array_records["arrays"] = record
-        arrays, metrics = self.strategy.aggregate_train(server_round, accepted)
+        arrays, metrics = self._aggregate(server_round, record, accepted)
         metrics = MetricRecord(dict(metrics or {}))
         metrics["secagg-survivors"] = len(accepted)
         metrics["secagg-dropped"] = n_dead
@@ -351,22 +332,30 @@ class SecAggPlus(Strategy):
         metrics["secagg-unmask-seconds"] = time.perf_counter() - start
         return arrays, metrics
 
+    def _aggregate(
+        self, rnd: int, record: ArrayRecord, accepted: list[Message]
+    ) -> tuple[ArrayRecord | None, MetricRecord | None]:
+        """The wrapped strategy aggregates replies that all carry the released mean."""
+        for msg in accepted:
+            msg.content.config_records.pop(RECORD_KEY_CONFIGS, None)
+            msg.content.array_records["arrays"] = record
+        return self.strategy.aggregate_train(rnd, accepted)
+
     def _collect_and_unmask(
         self, rnd: int, replies: list[Message]
-    ) -> tuple[np.ndarray, list[Message], int]:
+    ) -> tuple[Any, np.ndarray, list[Message], int]:
         st, mod = self._round, self.modulus_range
-        total = np.zeros(st["size"], dtype=np.uint32)
+        total = None
         accepted: dict[int, Message] = {}
         for msg in replies:
             nid = msg.metadata.src_node_id
             if msg.has_error() or nid not in st["forward"] or nid in accepted:
                 continue
             try:
-                vec = sa.parse_reply(msg, st, self.weighted_by_key, mod)
+                total = self._add_vector(total, msg)
             except SecAggError as exc:
                 self._reject(rnd, nid, f"collect: {exc}")
                 continue
-            total += vec
             accepted[nid] = msg
         alive = set(accepted)
         self._check_threshold(alive)
@@ -382,19 +371,29 @@ class SecAggPlus(Strategy):
         seed_sh: dict[int, dict[int, bytes]] = {v: {} for v in alive}
         sk_sh: dict[int, dict[int, bytes]] = {v: {} for v in dead}
         for holder, rec in self._send(rnd, payload).items():
-            nids, shares = rec.get(Key.NODE_ID_LIST), rec.get(Key.SHARE_LIST)
             asked = payload[holder]
-            want = asked[Key.ACTIVE_NODE_ID_LIST] + asked[Key.DEAD_NODE_ID_LIST]
-            if (
-                nids != want
-                or not isinstance(shares, list)
-                or len(shares) != len(nids)
-                or any(not isinstance(s, bytes) for s in shares)
-            ):
+            nids = asked[Key.ACTIVE_NODE_ID_LIST] + asked[Key.DEAD_NODE_ID_LIST]
+            shares = sa.unmask_reply(rec, nids)
+            if shares is None:
                 self._reject(rnd, holder, "unmask: malformed share list")
                 continue
             for owner, share in zip(nids, shares, strict=True):
                 (seed_sh if owner in alive else sk_sh)[owner][holder] = share
-        for h, owner in sa.remove_masks(total, alive, dead, seed_sh, sk_sh, st, mod):
+        correction = np.zeros(st["size"], dtype=np.uint32)  # minus every mask, mod 2^32
+        for h, owner in sa.remove_masks(correction, alive, dead, seed_sh, sk_sh, st, mod):
             self._reject(rnd, h, f"unmask: wrong share of node {owner}'s secret")
-        return sa.reduce(total, mod), list(accepted.values()), len(st["sampled"]) - len(alive)
+        return total, correction, list(accepted.values()), len(st["sampled"]) - len(alive)
+
+    def _add_vector(self, total: Any, msg: Message) -> Any:
+        """Running sum of the masked vectors (``uint32``, wrap-around = mod 2^32)."""
+        vec = sa.parse_reply(msg, self._round, self.weighted_by_key, self.modulus_range)
+        return vec if total is None else total + vec
+
+    def _release(self, st: dict, total: Any, correction: np.ndarray, n_alive: int) -> ArrayRecord:
+        """The aggregate from the masked sum and the mask correction: the weighted mean."""
+        total = sa.reduce(total + correction, self.modulus_range)
+        factor, q = int(total[0]), self.quantization_range
+        if factor == 0:
+            raise SecAggError("the survivors' total weight is zero")
+        values = sa.dequantize(total[1:], n_alive, self.clipping_range, q) * (q / factor)
+        return ArrayRecord({k: Array(a) for k, a in sa.unflatten(values, st["structure"])})
