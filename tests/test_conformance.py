@@ -33,6 +33,12 @@ def _public_context():
     return public_bytes(make_context())
 
 
+def _bfv_public_context():
+    from ai4media_ext.privacy.federated import make_bfv_context, public_bytes
+
+    return public_bytes(make_bfv_context())
+
+
 def _fedavg():
     from flwr.serverapp.strategy import FedAvg
 
@@ -126,6 +132,10 @@ VALID = {
         [],
     ),
     "ai4media_ext.flwr.strategies:secaggplus": (lambda: {"strategy": _fedavg()}, []),
+    "ai4media_ext.flwr.strategies:he_secaggplus": (
+        lambda: {"strategy": _fedavg(), "public_context": _bfv_public_context()},
+        [],
+    ),
     "ai4media_ext.pyg.layers:kprop": (lambda: {"steps": 2}, []),
     "ai4media_ext.pyg.transforms:feature_perturbation": (lambda: {"epsilon": 1.0}, []),
     "ai4media_ext.pyg.transforms:label_perturbation": (lambda: {"epsilon": 1.0}, []),

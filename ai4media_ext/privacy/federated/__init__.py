@@ -24,6 +24,12 @@ from .ddp import (  # noqa: E402
 )
 from .encrypted_inference import EncryptedLinearScorer, inference_context  # noqa: E402
 from .he_fedavg import HEFedAvg  # noqa: E402
+from .he_secaggplus import (  # noqa: E402
+    HESecAggPlus,
+    HESecAggPlusMod,
+    decrypt_aggregate,
+    make_bfv_context,
+)
 from .local_grid import LocalGrid  # noqa: E402
 from .mods import DPMod, HEMod, decrypt_arrays, make_dp_mod, make_he_mod  # noqa: E402
 from .secaggplus import SecAggPlus  # noqa: E402
@@ -37,16 +43,20 @@ __all__ = [
     "HEError",
     "HEFedAvg",
     "HEMod",
+    "HESecAggPlus",
+    "HESecAggPlusMod",
     "LocalGrid",
     "SecAggError",
     "SecAggPlus",
     "SecAggPlusMod",
+    "decrypt_aggregate",
     "decrypt_arrays",
     "distributed_noise_std",
     "gaussian_epsilon",
     "headroom",
     "inference_context",
     "key_id",
+    "make_bfv_context",
     "make_context",
     "make_dp_mod",
     "make_he_mod",

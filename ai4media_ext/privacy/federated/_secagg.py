@@ -52,6 +52,7 @@ __all__ = [
 COMMITMENT = "seed_commitment"
 STRUCTURE = "structure"
 MIN_SURVIVORS = "min_survivors"
+HE_META = "he-secagg-meta"  # an encrypted HESecAggPlus aggregate: its layout is in here
 _INFO = b"ai4media-ext secagg+ mask v1"
 
 
@@ -362,3 +363,13 @@ def unmask_reply(rec: Any, nids: list[int]) -> list[bytes] | None:
     if got != nids or not isinstance(shares, list) or len(shares) != len(nids):
         return None
     return shares if all(isinstance(s, bytes) for s in shares) else None
+
+
+def layout(arrays: Any) -> tuple[str, int]:
+    """(structure, masked-vector size) of the model the server sends: its plain arrays, or
+    the layout recorded in an encrypted :class:`HESecAggPlus` aggregate."""
+    if HE_META in arrays:
+        spec = json.loads(bytes(arrays[HE_META].numpy()).decode())["structure"]
+    else:
+        spec = structure([(k, v.numpy()) for k, v in arrays.items()])
+    return spec, 1 + sum(int(np.prod(shape, dtype=np.int64)) for _, shape, _ in json.loads(spec))

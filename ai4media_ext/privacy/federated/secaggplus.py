@@ -257,10 +257,10 @@ class SecAggPlus(Strategy):
                 f"{n} clients x quantization_range {self.quantization_range} reach the "
                 f"modulus_range {self.modulus_range}: the masked sum would wrap"
             )
-        spec = sa.structure([(k, v.numpy()) for k, v in arrays.items()])
+        spec, size = sa.layout(arrays)
         self._round = {
             "threshold": threshold, "neighbours": sa.neighbours(nodes, shares, self._rng),
-            "structure": spec, "size": 1 + sum(v.numpy().size for v in arrays.values()),
+            "structure": spec, "size": size,
             "sampled": set(nodes), "floor": floor,
         }  # fmt: skip
         cfg = {
