@@ -70,7 +70,7 @@ def _client_app(x: np.ndarray, y: np.ndarray, n_clients: int, mods: list, seed: 
 def _protections(
     ctx: RunContext, rounds: int, epsilons: tuple[float, ...], keys: Any, n: int
 ) -> dict:
-    """name -> (strategy factory, client mods factory)."""
+    """name -> (strategy factory, client mods factory[, BFV secret context for evaluation])."""
     from flwr.serverapp.strategy import DifferentialPrivacyServerSideFixedClipping, FedAvg
 
     from ..privacy.federated import (
@@ -78,10 +78,17 @@ def _protections(
         DPMod,
         HEFedAvg,
         HEMod,
+        HESecAggPlus,
+        HESecAggPlusMod,
         SecAggPlus,
         SecAggPlusMod,
+        make_bfv_context,
         noise_multiplier_for,
+        public_bytes,
     )
+    from ..privacy.federated._ckks import load_context
+
+    bfv = make_bfv_context()
 
     def fedavg() -> FedAvg:
         return FedAvg(fraction_evaluate=0.0)
@@ -97,6 +104,18 @@ def _protections(
             lambda: HEFedAvg(keys.server_context.read_bytes(), fraction_evaluate=0.0),
             lambda: [HEMod(keys.client_context)],
         ),
+        "he_secaggplus": (
+            lambda: HESecAggPlus(
+                fedavg(),
+                public_bytes(bfv),
+                num_shares=0.1,
+                reconstruction_threshold=0.5,
+                min_survivors=0.9,
+                random_state=ctx.seed,
+            ),
+            lambda: [HESecAggPlusMod(bfv.serialize(save_secret_key=True), random_state=ctx.seed)],
+            load_context(bfv.serialize(save_secret_key=True), expect_secret=True),
+        ),  # fmt: skip
     }
     for eps in epsilons:
         z = noise_multiplier_for(eps, DELTA, rounds)
@@ -125,8 +144,9 @@ def _run_one(name: str, spec: tuple, data: tuple, n: int, rounds: int, seed: int
     import torch
     from flwr.app import ArrayRecord, ConfigRecord
 
-    from ..privacy.federated import LocalGrid, decrypt_arrays
+    from ..privacy.federated import LocalGrid, decrypt_aggregate, decrypt_arrays
     from ..privacy.federated._ckks import META_KEY
+    from ..privacy.federated._secagg import HE_META
 
     x, y, xt, yt = data
     strategy = spec[0]()
@@ -140,6 +160,8 @@ def _run_one(name: str, spec: tuple, data: tuple, n: int, rounds: int, seed: int
             return None
         if META_KEY in arrays:
             arrays = decrypt_arrays(arrays, secret)
+        elif HE_META in arrays:
+            arrays = decrypt_aggregate(arrays, spec[2])  # the experimenter holds the key
         w = {k: v.numpy().astype(np.float64) for k, v in arrays.items()}
         arrays_by_round[rnd] = w
         return None
