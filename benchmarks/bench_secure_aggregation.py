@@ -2,7 +2,9 @@
 100 clients, same run. SecAgg+ runs the real SecAggPlus strategy and SecAggPlusMod on the
 in-process LocalGrid (all four stages, Flower messages serialised to count bytes; the clients
 run one after another in this process, so client seconds are per client); HE runs the CKKS
-helpers HEFedAvg / HEMod use; plaintext is the weighted mean.
+helpers HEFedAvg / HEMod use (server adds as replies come); HE + SecAgg+ runs HESecAggPlus /
+HESecAggPlusMod on the LocalGrid (up to --he-secaggplus-up-to clients); plaintext is the
+weighted mean.
 
 Run: python benchmarks/bench_secure_aggregation.py [--params 1000000] [--clients 10 100]
      [--skip-he-above 10]
@@ -14,6 +16,7 @@ import argparse
 import json
 import logging
 import time
+from typing import Any
 
 import numpy as np
 from flwr.app import Array, ArrayRecord, Message, MetricRecord, RecordDict
@@ -22,18 +25,29 @@ from flwr.serverapp.strategy import FedAvg
 
 from ai4media_ext.privacy.federated import (
     DEFAULT_PARAMS,
+    HESecAggPlus,
+    HESecAggPlusMod,
     LocalGrid,
     SecAggPlus,
     SecAggPlusMod,
+    decrypt_aggregate,
+    make_bfv_context,
     make_context,
     public_bytes,
 )
-from ai4media_ext.privacy.federated._ckks import add_encrypted, decrypt, encrypt, load_context
+from ai4media_ext.privacy.federated._ckks import decrypt, encrypt, load_context, sum_ciphertexts
 from ai4media_ext.privacy.federated.local_grid import FIRST_NODE_ID
 
 
-def secaggplus(updates: dict, counts: dict, params: int) -> dict:
-    app = ClientApp(mods=[SecAggPlusMod(random_state=0)])
+def secaggplus(updates: dict, counts: dict, params: int, bfv: Any = None) -> dict:
+    """One SecAgg+ round (or HE + SecAgg+ with a BFV secret context ``bfv``)."""
+    if bfv is None:
+        mods, wrap, extra = [SecAggPlusMod(random_state=0)], SecAggPlus, {}
+    else:
+        secret = bfv.serialize(save_secret_key=True)
+        mods, wrap = [HESecAggPlusMod(secret, random_state=0)], HESecAggPlus
+        extra = {"public_context": public_bytes(bfv)}
+    app = ClientApp(mods=mods)
 
     @app.train()
     def train(msg: Message, ctx) -> Message:
@@ -43,15 +57,18 @@ def secaggplus(updates: dict, counts: dict, params: int) -> dict:
 
     n = len(updates)
     grid = LocalGrid(app, n)
-    strategy = SecAggPlus(FedAvg(fraction_evaluate=0.0, min_available_nodes=n, min_train_nodes=n),
-                          num_shares=1.0 if n <= 10 else 0.1, reconstruction_threshold=0.5,
-                          random_state=0)  # fmt: skip
+    strategy = wrap(FedAvg(fraction_evaluate=0.0, min_available_nodes=n, min_train_nodes=n),
+                    num_shares=1.0 if n <= 10 else 0.1, reconstruction_threshold=0.5,
+                    random_state=0, **extra)  # fmt: skip
     start = time.perf_counter()
     result = strategy.start(grid=grid, initial_arrays=ArrayRecord({"w": Array(np.zeros(params,
                             np.float32))}), num_rounds=1)  # fmt: skip
     seconds = time.perf_counter() - start
     metrics = result.train_metrics_clientapp[1]
-    out = result.arrays["w"].numpy().astype(np.float64)
+    arrays = result.arrays
+    if bfv is not None:
+        arrays = decrypt_aggregate(arrays, load_context(secret, expect_secret=True))
+    out = arrays["w"].numpy().astype(np.float64)
     return {"round_s": seconds, "client_mask_s": float(metrics["secagg-mask-seconds"]),
             "server_setup_s": float(metrics["secagg-setup-seconds"]),
             "server_unmask_s": float(metrics["secagg-unmask-seconds"]),
@@ -60,20 +77,27 @@ def secaggplus(updates: dict, counts: dict, params: int) -> dict:
 
 
 def he(updates: dict, counts: dict) -> dict:
+    """HEFedAvg's CKKS packing; the server adds each client's ciphertexts as they come
+    (HEFedAvg's running sum), so memory stays at one client's ciphertexts plus the sum."""
+    import tenseal as ts
+
     key = make_context(**DEFAULT_PARAMS)
     server = load_context(public_bytes(key))
-    unit = 1024.0
+    unit, total, enc, agg, size = 1024.0, None, 0.0, 0.0, 0
+    for i, u in updates.items():
+        start = time.perf_counter()
+        blobs = encrypt(key, u.astype(np.float64) * (counts[i] / unit))
+        enc += time.perf_counter() - start
+        size = sum(len(b) for b in blobs)
+        start = time.perf_counter()
+        vectors = [ts.ckks_vector_from(server, b) for b in blobs]
+        total = vectors if total is None else sum_ciphertexts([total, vectors])
+        agg += time.perf_counter() - start
     start = time.perf_counter()
-    blobs = [encrypt(key, u.astype(np.float64) * (counts[i] / unit)) for i, u in updates.items()]
-    enc = (time.perf_counter() - start) / len(updates)
-    start = time.perf_counter()
-    total = add_encrypted(server, blobs)
-    agg = time.perf_counter() - start
-    start = time.perf_counter()
-    out = decrypt(key, total) / (sum(counts.values()) / unit)
+    out = decrypt(key, [v.serialize() for v in total]) / (sum(counts.values()) / unit)
     dec = time.perf_counter() - start
-    return {"client_encrypt_s": enc, "server_aggregate_s": agg, "client_decrypt_s": dec,
-            "upload_bytes_per_client": float(sum(len(b) for b in blobs[0])), "aggregate": out}  # fmt: skip
+    return {"client_encrypt_s": enc / len(updates), "server_aggregate_s": agg,
+            "client_decrypt_s": dec, "upload_bytes_per_client": float(size), "aggregate": out}  # fmt: skip
 
 
 def main() -> None:
@@ -81,6 +105,7 @@ def main() -> None:
     parser.add_argument("--params", type=int, default=1_000_000)
     parser.add_argument("--clients", type=int, nargs="+", default=[10, 100])
     parser.add_argument("--skip-he-above", type=int, default=10**9)
+    parser.add_argument("--he-secaggplus-up-to", type=int, default=10)
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     report = []
@@ -102,6 +127,13 @@ def main() -> None:
             row.update({f"he_{k}": v for k, v in h.items() if k != "aggregate"})
             row["he_max_abs_error"] = float(np.abs(h["aggregate"] - plain).max())
             row["he_bytes_ratio_vs_float32"] = h["upload_bytes_per_client"] / (4 * args.params)
+        if n <= args.he_secaggplus_up_to:
+            hs = secaggplus(updates, counts, args.params, bfv=make_bfv_context())
+            row.update({f"he_secaggplus_{k}": v for k, v in hs.items() if k != "aggregate"})
+            row["he_secaggplus_max_abs_error"] = float(np.abs(hs["aggregate"] - plain).max())
+            row["he_secaggplus_bytes_ratio_vs_float32"] = hs["upload_bytes_per_client"] / (
+                4 * args.params
+            )
         report.append(row)
         print(json.dumps(row, indent=2), flush=True)
 
