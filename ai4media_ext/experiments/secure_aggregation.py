@@ -67,6 +67,14 @@ def _client_app(x: np.ndarray, y: np.ndarray, n_clients: int, mods: list, seed: 
     return app
 
 
+def _with_key_id(ctx: Any) -> tuple[Any, str]:
+    """A secret context and its key id, taken before it is used (TenSEAL's serialisation,
+    hence the id, changes once a context has loaded or encrypted a vector)."""
+    from ..privacy.federated import key_id
+
+    return ctx, key_id(ctx)
+
+
 def _protections(
     ctx: RunContext, rounds: int, epsilons: tuple[float, ...], keys: Any, n: int
 ) -> dict:
@@ -114,7 +122,7 @@ def _protections(
                 random_state=ctx.seed,
             ),
             lambda: [HESecAggPlusMod(bfv.serialize(save_secret_key=True), random_state=ctx.seed)],
-            load_context(bfv.serialize(save_secret_key=True), expect_secret=True),
+            _with_key_id(load_context(bfv.serialize(save_secret_key=True), expect_secret=True)),
         ),  # fmt: skip
     }
     for eps in epsilons:
@@ -161,7 +169,8 @@ def _run_one(name: str, spec: tuple, data: tuple, n: int, rounds: int, seed: int
         if META_KEY in arrays:
             arrays = decrypt_arrays(arrays, secret)
         elif HE_META in arrays:
-            arrays = decrypt_aggregate(arrays, spec[2])  # the experimenter holds the key
+            ctx, kid = spec[2]  # the experimenter holds the key
+            arrays = decrypt_aggregate(arrays, ctx, expected_key_id=kid)
         w = {k: v.numpy().astype(np.float64) for k, v in arrays.items()}
         arrays_by_round[rnd] = w
         return None

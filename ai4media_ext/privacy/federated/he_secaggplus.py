@@ -66,8 +66,9 @@ def decrypt_aggregate(
     record: ArrayRecord, secret_context: Any, *, expected_key_id: str | None = None
 ) -> ArrayRecord:
     """The weighted mean from an :class:`HESecAggPlus` aggregate (needs the secret key).
-    ``expected_key_id``: the context's key id taken before it encrypted anything (TenSEAL's
-    serialisation, hence :func:`key_id`, changes once a context has encrypted).
+    ``expected_key_id``: the context's :func:`key_id` taken when it was loaded (TenSEAL's
+    serialisation, hence the id, changes once a context has loaded or encrypted a vector, so
+    pass it for a context used more than once).
 
     Raises
     ------

@@ -65,14 +65,14 @@ class SecAggPlus(Strategy):
 
     What each party sees (semi-honest, ``t = reconstruction_threshold``):
 
-    ============================  ==================  =======  ============
-    party                         individual update   sum      model
-    ============================  ==================  =======  ============
-    server                        no (uniform masks)  yes      yes
-    one client                    no                  model    yes
-    server + k < t clients        no                  yes      yes
-    server + t clients            yes (any client)    yes      yes
-    ============================  ==================  =======  ============
+    ======================  ===========================  ===========
+    party                   individual update            sum / model
+    ======================  ===========================  ===========
+    server                  no (uniform masked vectors)  yes
+    one client              no                           yes
+    server + k < t clients  no                           yes
+    server + t clients      yes (any client's)           yes
+    ======================  ===========================  ===========
 
     Metrics (``num-examples``, losses) travel in the clear, as in Flower's workflow.
 
