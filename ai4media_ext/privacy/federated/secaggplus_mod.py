@@ -111,7 +111,11 @@ class SecAggPlusMod:
             state[sa.MIN_SURVIVORS] = floor  # read by DistributedDPMod (noise per client)
             context.state.config_records[STATE_KEY] = state
             stripped = RecordDict({k: v for k, v in msg.content.items() if k != RECORD_KEY_CONFIGS})
-            reply = call_next(Message(content=stripped, metadata=msg.metadata), context)
+            try:
+                reply = call_next(Message(content=stripped, metadata=msg.metadata), context)
+            finally:  # the floor holds for this collect stage only (DistributedDPMod reads it)
+                state.pop(sa.MIN_SURVIVORS, None)
+                context.state.config_records[STATE_KEY] = state
             if reply.has_error():
                 return reply
             out = reply.content

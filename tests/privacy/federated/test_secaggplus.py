@@ -302,3 +302,17 @@ def test_message_api_conformance_on_the_simulation_engine():
     got = out["result"].arrays["w"].numpy().astype(np.float64)
     expected = _weighted_mean(by_partition, count_of, list(by_partition))
     assert np.abs(got - expected).max() < 1e-3
+
+
+def test_distributed_dp_floor_does_not_outlive_the_secure_round():
+    """After a SecAgg+ round, a plain FedAvg round on the same nodes must not reuse the
+    announced floor: the clients refuse (their update would leave with a noise share only)."""
+    n = 4
+    weights = {FIRST_NODE_ID + i: np.zeros(P, np.float32) for i in range(n)}
+    counts = dict.fromkeys(weights, 1)
+    mods = [SecAggPlusMod(), DistributedDPMod(noise_multiplier=1.0, clipping_norm=1.0)]
+    grid = LocalGrid(_app(weights, counts, mods=mods), n)
+    secure = SecAggPlus(FedAvg(), reconstruction_threshold=2, max_weight=1.0)
+    assert len(secure.start(grid=grid, initial_arrays=_initial(), num_rounds=1).arrays) == 2
+    plain = FedAvg(fraction_evaluate=0.0).start(grid=grid, initial_arrays=_initial(), num_rounds=1)
+    assert len(plain.arrays) == 0
