@@ -113,13 +113,14 @@ def _protections(
             lambda: [HEMod(keys.client_context)],
         ),
         "he_secaggplus": (
-            lambda: HESecAggPlus(
+            lambda **kw: HESecAggPlus(
                 fedavg(),
                 public_bytes(bfv),
                 num_shares=0.1,
                 reconstruction_threshold=0.5,
                 min_survivors=0.9,
                 random_state=ctx.seed,
+                **kw,
             ),
             lambda: [HESecAggPlusMod(bfv.serialize(save_secret_key=True), random_state=ctx.seed)],
             _with_key_id(load_context(bfv.serialize(save_secret_key=True), expect_secret=True)),
@@ -144,7 +145,31 @@ def _protections(
             lambda eps=eps: [DPMod(clipping_norm=CLIP, epsilon=eps / rounds, delta=DELTA / rounds,
                                    mechanism="gaussian", random_state=ctx.seed)],
         )  # fmt: skip
+        if not ctx.quick:
+            out.update(_more_ddp(ctx, out, eps, z, n))
     return out
+
+
+def _more_ddp(ctx: RunContext, base: dict, eps: float, z: float, n: int) -> dict:
+    """Distributed DP under plaintext FedAvg and single-key HE (no survivor floor there: each
+    client assumes all ``n`` report; the server, resp. server + 1 client, sees every update with
+    its noise share only) and under HE + SecAgg+ (full setting)."""
+    from ..privacy.federated import DistributedDPMod
+
+    def ddp(**kw: Any) -> DistributedDPMod:
+        return DistributedDPMod(noise_multiplier=z, clipping_norm=CLIP, random_state=ctx.seed,
+                                **kw)  # fmt: skip
+
+    plain, he, hs = base["plaintext"], base["he"], base["he_secaggplus"]
+    return {
+        f"plaintext_ddp_eps{eps:g}": (plain[0], lambda: [ddp(min_survivors=n)]),
+        f"he_ddp_eps{eps:g}": (he[0], lambda: [*he[1](), ddp(min_survivors=n)]),
+        f"he_secaggplus_ddp_eps{eps:g}": (
+            lambda: hs[0](max_weight=1.0),
+            lambda: [*hs[1](), ddp()],
+            hs[2],
+        ),
+    }
 
 
 def _run_one(name: str, spec: tuple, data: tuple, n: int, rounds: int, seed: int,
