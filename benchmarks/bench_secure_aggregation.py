@@ -134,6 +134,12 @@ def main() -> None:
             row["he_secaggplus_bytes_ratio_vs_float32"] = hs["upload_bytes_per_client"] / (
                 4 * args.params
             )
+        base = row["plaintext_aggregate_s"]  # ratios against the plaintext mean, same run
+        row["secaggplus_server_time_ratio_vs_plaintext"] = (
+            row["secaggplus_server_setup_s"] + row["secaggplus_server_unmask_s"]
+        ) / base
+        if "he_server_aggregate_s" in row:
+            row["he_server_time_ratio_vs_plaintext"] = row["he_server_aggregate_s"] / base
         report.append(row)
         print(json.dumps(row, indent=2), flush=True)
 
