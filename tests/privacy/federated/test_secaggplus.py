@@ -316,3 +316,34 @@ def test_distributed_dp_floor_does_not_outlive_the_secure_round():
     assert len(secure.start(grid=grid, initial_arrays=_initial(), num_rounds=1).arrays) == 2
     plain = FedAvg(fraction_evaluate=0.0).start(grid=grid, initial_arrays=_initial(), num_rounds=1)
     assert len(plain.arrays) == 0
+
+
+def test_client_refuses_out_of_order_stages_and_double_reveals():
+    from flwr.app import ConfigRecord, Context, MessageType, Metadata
+
+    mod = SecAggPlusMod()
+    ctx = Context(run_id=1, node_id=7, node_config={}, state=RecordDict(), run_config={})
+
+    def message(cfg):
+        meta = Metadata(run_id=1, message_id="m", src_node_id=1, dst_node_id=7,
+                        reply_to_message_id="", group_id="1", created_at=0.0, ttl=60.0,
+                        message_type=MessageType.TRAIN)  # fmt: skip
+        return Message(content=RecordDict({RECORD_KEY_CONFIGS: ConfigRecord(cfg)}), metadata=meta)
+
+    with pytest.raises(SecAggError, match="stage"):
+        mod(message({Key.STAGE: "unmask"}), ctx, None)  # nothing set up yet
+    state = ConfigRecord({Key.THRESHOLD: 2, "seed_shares:K": [3, 4], "seed_shares:V": [b"a", b"b"],
+                          "sk1_shares:K": [3, 4], "sk1_shares:V": [b"c", b"d"]})  # fmt: skip
+    both = ConfigRecord({Key.ACTIVE_NODE_ID_LIST: [3, 4], Key.DEAD_NODE_ID_LIST: [4]})
+    with pytest.raises(SecAggError, match="both active and dropped"):
+        SecAggPlusMod._unmask(state, both)
+
+
+def test_distributed_dp_client_floor_above_the_servers_is_refused():
+    n = 4
+    weights = {FIRST_NODE_ID + i: np.zeros(P, np.float32) for i in range(n)}
+    mods = [SecAggPlusMod(),
+            DistributedDPMod(noise_multiplier=1.0, clipping_norm=1.0, min_survivors=4)]  # fmt: skip
+    strategy = SecAggPlus(FedAvg(), reconstruction_threshold=2, min_survivors=3, max_weight=1.0)
+    result, _ = _run(strategy, _app(weights, dict.fromkeys(weights, 1), mods=mods), n=n)
+    assert len(result.arrays) == 0 and len(strategy.aborted_) == 1
