@@ -92,6 +92,12 @@ class DistributedDPMod:
     ``max_weight=1`` on the server). Privacy: :func:`gaussian_epsilon` (noise_multiplier,
     rounds, delta). No norm is reported back (metrics travel in the clear).
 
+    Caveat: the noise is continuous Gaussian, then SecAgg+ clips each value to
+    ``clipping_range`` and rounds it stochastically to its integer grid. The accounting treats
+    the released sum as the continuous Gaussian mechanism; the rigorous analysis of discretised
+    noise is the distributed discrete Gaussian (Kairouz et al., ICML 2021), not implemented here.
+    Keep ``clipping_range`` many noise stds above the weights so clipping stays negligible.
+
     Parameters
     ----------
     noise_multiplier : float
