@@ -33,6 +33,18 @@ def _public_context():
     return public_bytes(make_context())
 
 
+def _bfv_public_context():
+    from ai4media_ext.privacy.federated import make_bfv_context, public_bytes
+
+    return public_bytes(make_bfv_context())
+
+
+def _fedavg():
+    from flwr.serverapp.strategy import FedAvg
+
+    return FedAvg()
+
+
 def _aif360_metric():
     import pandas as pd
     from aif360.datasets import BinaryLabelDataset
@@ -121,6 +133,11 @@ VALID = {
     "ai4media_ext.aif360.reports:fairness_report": (lambda: {}, []),
     "ai4media_ext.flwr.strategies:he_fedavg": (
         lambda: {"public_context": _public_context()},
+        [],
+    ),
+    "ai4media_ext.flwr.strategies:secaggplus": (lambda: {"strategy": _fedavg()}, []),
+    "ai4media_ext.flwr.strategies:he_secaggplus": (
+        lambda: {"strategy": _fedavg(), "public_context": _bfv_public_context()},
         [],
     ),
     "ai4media_ext.pyg.layers:kprop": (lambda: {"steps": 2}, []),

@@ -42,6 +42,17 @@ class HEFedAvg(FedAvg):
     sum plus the total weight as an ``ArrayRecord`` of bytes; clients decrypt and divide. No
     plaintext multiplication is needed, so one data prime suffices (see ``DEFAULT_PARAMS``).
 
+    Who sees what (single key shared by every client; compare :class:`SecAggPlus`,
+    :class:`HESecAggPlus` and the README's threat-model table):
+
+    ==================  =====================================  ================
+    party               individual update                      sum / model
+    ==================  =====================================  ================
+    server              no (ciphertexts)                       no (ciphertexts)
+    one client          no (never receives another's)          yes
+    server + 1 client   yes (the client decrypts any reply)    yes
+    ==================  =====================================  ================
+
     A reply that is malformed, encrypted under other keys or parameters, or of the wrong size
     is rejected and logged (``rejected_``), and the round completes with the others; failed or
     dropped clients simply do not contribute.
