@@ -43,15 +43,17 @@ def _distributed_noise_std(epsilon: float, delta: float, clipping_norm: float, n
     analytic-Gaussian scale (Balle & Wang 2018, diffprivlib's ``GaussianAnalytic``) of the sum's
     replace-one sensitivity ``2 C`` at ``(epsilon, delta)`` per round, so that the sum of the n
     shares carries exactly the central noise ``sigma`` (the calibration ``DPMod`` uses for one
-    client). To be replaced by ``privacy.federated.distributed_noise_std`` (branch ``secagg``)
-    after the merge."""
+    client); the split is the library's :func:`~ai4media_ext.privacy.federated.distributed_noise_std`
+    (the rule :class:`~ai4media_ext.privacy.federated.DistributedDPMod` applies)."""
     from diffprivlib.mechanisms import GaussianAnalytic
+
+    from ..privacy.federated.ddp import distributed_noise_std
 
     with _quiet_calibration():
         sigma = GaussianAnalytic(
             epsilon=epsilon, delta=delta, sensitivity=2.0 * clipping_norm
         )._scale
-    return float(sigma) / float(np.sqrt(n))
+    return distributed_noise_std(float(sigma) / clipping_norm, clipping_norm, n)
 
 
 def _flat(model: Any) -> np.ndarray:

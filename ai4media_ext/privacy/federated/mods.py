@@ -310,7 +310,8 @@ class DPMod:
         for record in reply.content.metric_records.values():
             record["dp-epsilon"] = float(self.epsilon)
             record["dp-epsilon-total"] = float(state["epsilon-total"])
-            record["dp-clipped-norm"] = float(min(norm, self.clipping_norm))
+            # no norm in the metrics: they travel in the clear and the update's norm is not
+            # covered by the DP guarantee (it stays in the client's own log below)
         logger.info(
             "dp_mod: clipped update norm %.4g to %.4g, spent epsilon %.4g",
             norm,

@@ -249,7 +249,8 @@ def test_dp_mod_clips_adds_noise_and_spends_budget():
         out = reply.content["arrays"]["w"].numpy()
         metrics = reply.content["metrics"]
         assert metrics["dp-epsilon"] == 1.0 and metrics["dp-epsilon-total"] == 1.0
-        assert metrics["dp-clipped-norm"] == pytest.approx(norm)
+        # the metrics travel in the clear: nothing derived from the update may be in them
+        assert not any("norm" in key for key in metrics)
         # the noise dominates the clipped update (1/1000 per weight): mean stays near 1e-3
         assert abs(out.mean() - 1e-3) < 0.5 and out.std() > 0.01
         mod(instruction, ctx, app)
