@@ -31,7 +31,8 @@ For ``upstream_patches/<project>/check.json`` this script
    at least one test ran, no test failed, every linter passed and the agreement script passed.
 
 ``check.json`` keys: ``source``, ``patches`` (file names in the project folder), ``pip`` (list),
-``install`` (string, e.g. ``"-e ."``), ``tests`` (paths in the source tree), ``test_command``
+``install`` (string, e.g. ``"-e ."``), ``tests`` (paths in the source tree, run in one invocation; an entry that is itself a list,
+extra arguments + paths, runs in an invocation of its own), ``test_command``
 (argv list), ``lint`` (list of argv lists; ``{changed_py}`` expands to the Python files the patches
 add or change, ``{changed_py:PREFIX}`` to those under PREFIX), ``agree`` (optional script in the
 project folder), ``env`` (optional environment variables for tests, lint and agree), ``dist``
@@ -133,7 +134,37 @@ def _from_git(git_dir: Path, tag: str, dest: Path) -> Path:
     if ref.returncode != 0:
         raise CheckError(f"tag {tag!r} not found in {git_dir}")
     archive = dest.parent / "source.tar"
-    run(["git", "--git-dir", git_dir, "archive", "--format=tar", "-o", archive, f"refs/tags/{tag}"])
+    # A partial mirror may lack some large blobs: export everything else and say what is missing.
+    tree = run(["git", "--git-dir", git_dir, "ls-tree", "-r", f"refs/tags/{tag}"], capture=True)
+    entries = [line.split(None, 3) for line in tree.stdout.splitlines()]
+    blobs = {e[2]: e[3] for e in entries if e[1] == "blob"}
+    probe = subprocess.run(
+        ["git", "--git-dir", str(git_dir), "cat-file", "--batch-check"],
+        input="\n".join(blobs) + "\n",
+        capture_output=True,
+        text=True,
+    )
+    missing = sorted(
+        blobs[line.split()[0]] for line in probe.stdout.splitlines() if line.endswith(" missing")
+    )
+    if missing:
+        log(f"{len(missing)} file(s) absent from the mirror, left out: {', '.join(missing)}")
+    excludes = [f":(exclude,literal){path}" for path in missing]
+    run(
+        [
+            "git",
+            "--git-dir",
+            git_dir,
+            "archive",
+            "--format=tar",
+            "-o",
+            archive,
+            f"refs/tags/{tag}",
+            "--",
+            ".",
+        ]
+        + excludes
+    )
     with tarfile.open(archive) as tf:
         tf.extractall(dest, filter="data")
     return dest
@@ -309,13 +340,21 @@ def _check(project: str, cfg: dict, scratch: Path, source: str | None) -> int:
         run(pip + list(cfg["pip"]), env=env)
     run(pip + shlex.split(cfg["install"]), cwd=tree, env=env)
 
-    test_cmd = list(cfg["test_command"]) + list(cfg["tests"])
-    junit = scratch / "junit.xml"
+    # String entries of "tests" run in one invocation; each list entry (extra arguments + test
+    # paths, e.g. another --framework) runs in its own.
+    groups = [[t for t in cfg["tests"] if isinstance(t, str)]]
+    groups = [g for g in groups if g] + [list(t) for t in cfg["tests"] if not isinstance(t, str)]
     is_pytest = "pytest" in " ".join(cfg["test_command"])
-    if is_pytest:
-        test_cmd += [f"--junitxml={junit}"]
-    test_rc = run(test_cmd, cwd=tree, env=env, check=False).returncode
-    cases = pytest_counts(junit, tree) if is_pytest and junit.is_file() else []
+    cases, test_rc = [], 0
+    for i, group in enumerate(groups):
+        junit = scratch / f"junit-{i}.xml"
+        test_cmd = list(cfg["test_command"]) + group
+        if is_pytest:
+            test_cmd += [f"--junitxml={junit}"]
+        rc = run(test_cmd, cwd=tree, env=env, check=False).returncode
+        test_rc = test_rc or rc
+        if is_pytest and junit.is_file():
+            cases += pytest_counts(junit, tree)
 
     lint_ok = True
     for cmd in cfg.get("lint", []):
