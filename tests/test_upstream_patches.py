@@ -21,5 +21,6 @@ def test_upstream_patch_check(project, tmp_path):
         text=True,
         timeout=3600,
     )
+    print(res.stdout)  # the counts table (shown with pytest -s)
     assert res.returncode == 0, res.stdout + res.stderr[-6000:]
     assert f"# {project}: OK" in res.stdout
