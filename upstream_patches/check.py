@@ -5,34 +5,17 @@ Usage::
 
     python upstream_patches/check.py <project> [--keep] [--source PATH] [--scratch DIR]
 
-For ``upstream_patches/<project>/check.json`` this script
-
-1. obtains the pinned release's source: the sdist from the package index
-   (``pip download --no-binary :all: --no-deps <dist>==<ver>``) for ``{"pypi": ...}``, or the
-   tagged repository for ``{"github": "<owner>/<repo>", "tag": "<tag>"}`` (``git clone`` from
-   GitHub, used where the sdist lacks the tests, test harness or linter config). Both need network
-   access to the package index / GitHub, unless ``--source PATH`` names a local copy (an unpacked
-   source tree, an sdist archive ``.tar.gz`` / ``.zip``, or a git directory, bare mirror or clone,
-   that holds the tag) or, for github sources, the environment variable ``UPSTREAM_MIRROR`` names
-   a folder of mirrors laid out as ``<owner>+<repo>/repo`` (or ``<owner>+<repo>``,
-   ``<owner>/<repo>``);
-2. commits that tree to a scratch git repository and applies the patches in order
-   (``git apply --check`` then ``git apply``);
-3. creates a fresh virtual environment (``python -m venv``, no system site-packages) and installs
-   the extra test dependencies (``"pip"``) and the patched project (``"install"``, run in the
-   source tree), constrained by the product's own pins in ``pyproject.toml`` (so ``torch``
-   resolves to the product's pinned ``torch==2.13.0`` wheel, never a new one);
-4. runs ``"test_command"`` + ``"tests"`` in the source tree (pytest results are read from a JUnit
-   XML report), every ``"lint"`` command, and the optional ``"agree"`` script with the product
-   installed as well (``pip install --no-deps -e <product root>``);
-5. prints one line per patch (tests from the test modules that patch adds or changes), one for the
-   neighbouring upstream test modules and one for the whole project, as
-   ``project patch tests_run tests_passed lint agree``, and exits 0 only when every patch applied,
-   at least one test ran, no test failed, every linter passed and the agreement script passed.
+For ``upstream_patches/<project>/check.json``: obtain the pinned release's source (PyPI sdist, or
+the git tag where the sdist lacks tests / harness / linter config; from the network unless
+``--source PATH`` or ``$UPSTREAM_MIRROR`` gives a local copy), apply the patches to a scratch git
+repository, install into a fresh venv constrained by the product's pins (torch stays the product's
+``torch==2.13.0``), run the upstream tests, linters and the agreement script (product installed
+too), print ``project patch tests_run tests_passed lint agree`` per patch and exit 0 only when all
+pass. Details: ``upstream_patches/README.md``.
 
 ``check.json`` keys: ``source``, ``patches`` (file names in the project folder), ``pip`` (list),
-``install`` (string, e.g. ``"-e ."``), ``tests`` (paths in the source tree, run in one invocation; an entry that is itself a list,
-extra arguments + paths, runs in an invocation of its own), ``test_command``
+``install`` (string, e.g. ``"-e ."``), ``tests`` (paths in the source tree, run in one
+invocation; a list entry, extra arguments + paths, runs on its own), ``test_command``
 (argv list), ``lint`` (list of argv lists; ``{changed_py}`` expands to the Python files the patches
 add or change, ``{changed_py:PREFIX}`` to those under PREFIX), ``agree`` (optional script in the
 project folder), ``env`` (optional environment variables for tests, lint and agree), ``dist``
