@@ -82,7 +82,7 @@ def test_aif360_datasets(data_root, name, shape, protected):
 
 def test_aif360_unknown_name(data_root):
     with pytest.raises(ValueError, match="name must be one of"):
-        data.load_aif360("compas", data_root)
+        data.load_aif360("nope", data_root)
 
 
 def test_mnist_test(data_root):
