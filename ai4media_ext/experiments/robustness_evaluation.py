@@ -15,7 +15,7 @@ from .hcp import EPS, train
 
 #: hcp = our default HCP; hcp_fs / hcp_sm = HCP as printed, from scratch / fine-tuned from SM
 METHODS = ("sm", "cl", "pcl", "at", "hcp", "hcp_fs", "hcp_sm")
-OPTIONS = {"model": ("cnn", "resnet18"), "epochs": None, "n_attack": None}
+OPTIONS = {"model": ("cnn", "resnet18"), "epochs": None, "n_attack": None, "methods": METHODS}
 #: constrained layers per model (HCP, PCL; CL the last one)
 LAYERS = {"cnn": ("conv3", "fc1"), "resnet18": ("layer3", "layer4")}
 
@@ -30,6 +30,12 @@ def _options(ctx: RunContext) -> dict[str, Any]:
     if model not in OPTIONS["model"]:
         raise ValueError(f"option model must be one of {OPTIONS['model']}, got {model!r}")
     out: dict[str, Any] = {"model": model}
+    methods = tuple(ctx.options.get("methods", ",".join(METHODS)).split(","))
+    if not methods or set(methods) - set(METHODS) or len(set(methods)) != len(methods):
+        raise ValueError(f"option methods must be distinct names among {METHODS}, got {methods}")
+    if "hcp_sm" in methods and "sm" not in methods[: methods.index("hcp_sm")]:
+        raise ValueError("option methods: hcp_sm is fine-tuned from sm, so sm must come first")
+    out["methods"] = methods
     for key in ("epochs", "n_attack"):
         if key in ctx.options:
             value = int(ctx.options[key])
@@ -99,7 +105,7 @@ class RobustnessEvaluationExperiment(Experiment):
         settings = {"max_iter": 10 if ctx.quick else 20, "square_iter": 300 if ctx.quick else 1000,
                     "targets": 3, "batch_size": 256, "random_state": ctx.seed}  # fmt: skip
         results: dict[str, Any] = {f"{name}_eps": eps, f"{name}_epochs": epochs,
-                                   f"{name}_n_attack": len(ys), "model": opts["model"],
+                                   f"{name}_n_attack": len(ys), "model": opts["model"], "methods": ",".join(opts["methods"]),
                                    **{f"evaluation_{k}": v for k, v in settings.items()}}  # fmt: skip
         with numpy_global_seed(ctx.seed + 1):  # the transfer surrogate: another SM network
             torch.manual_seed(ctx.seed + 1)
@@ -108,7 +114,7 @@ class RobustnessEvaluationExperiment(Experiment):
         results[f"{name}_surrogate_clean"] = _accuracy(surrogate, x_te, y_te)
         models: dict[str, Any] = {}
         evaluations: dict[str, Any] = {}
-        for method in tqdm(METHODS, desc=f"{self.name}: {name}", unit="model"):
+        for method in tqdm(opts["methods"], desc=f"{self.name}: {name}", unit="model"):
             torch.manual_seed(ctx.seed)
             clf = _build(opts["model"], x_tr, ctx.device)
             with numpy_global_seed(ctx.seed):

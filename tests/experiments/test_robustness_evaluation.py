@@ -11,10 +11,9 @@ from ai4media_ext.experiments._core import RunContext
 from ai4media_ext.robustness.evaluation import ATTACKS, CHECKS
 
 
-def test_keys_of_the_issue_on_digits(tmp_path, monkeypatch):
-    monkeypatch.setattr(exp, "METHODS", ("sm", "hcp_sm"))
+def test_keys_of_the_issue_on_digits(tmp_path):
     run_experiments([exp.RobustnessEvaluationExperiment()], tmp_path, quick=True,
-                    options={"epochs": "1", "n_attack": "30"})  # fmt: skip
+                    options={"epochs": "1", "n_attack": "30", "methods": "sm,hcp_sm"})  # fmt: skip
     out = tmp_path / "robustness-evaluation"
     results = json.loads((out / "results.json").read_text())
     for method in ("sm", "hcp_sm"):
@@ -31,7 +30,8 @@ def test_keys_of_the_issue_on_digits(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "options, match",
     [({"modle": "cnn"}, "unknown option"), ({"model": "vgg"}, "model"),
-     ({"epochs": "0"}, "epochs"), ({"model": "resnet18"}, "data-root")],
+     ({"epochs": "0"}, "epochs"), ({"model": "resnet18"}, "data-root"),
+     ({"methods": "sm,svm"}, "methods"), ({"methods": "hcp_sm,sm"}, "sm must come first")],
 )  # fmt: skip
 def test_bad_options(tmp_path, options, match):
     ctx = RunContext(out_dir=tmp_path, quick=True, options=options)
