@@ -105,7 +105,8 @@ class RobustnessEvaluationExperiment(Experiment):
         settings = {"max_iter": 10 if ctx.quick else 20, "square_iter": 300 if ctx.quick else 1000,
                     "targets": 3, "batch_size": 256, "random_state": ctx.seed}  # fmt: skip
         results: dict[str, Any] = {f"{name}_eps": eps, f"{name}_epochs": epochs,
-                                   f"{name}_n_attack": len(ys), "model": opts["model"], "methods": ",".join(opts["methods"]),
+                                   f"{name}_n_attack": len(ys), "model": opts["model"],
+                                   "methods": ",".join(opts["methods"]),
                                    **{f"evaluation_{k}": v for k, v in settings.items()}}  # fmt: skip
         with numpy_global_seed(ctx.seed + 1):  # the transfer surrogate: another SM network
             torch.manual_seed(ctx.seed + 1)
