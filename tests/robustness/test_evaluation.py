@@ -135,7 +135,8 @@ def test_checks_on_hand_made_tables():
     [({"norm": 3}, "norm"), ({"eps": -0.1}, "eps"), ({"attacks": ["fgsm", "cw"]}, "attacks"),
      ({"attacks": []}, "attacks"), ({"eps_curve": [0.1, -1]}, "eps_curve"),
      ({"tolerance": 2.0}, "tolerance"), ({"max_iter": 0}, "max_iter"),
-     ({"random_state": -1}, "random_state"), ({"surrogate": object()}, "surrogate")],
+     ({"random_state": -1}, "random_state"), ({"surrogate": object()}, "surrogate"),
+     ({"attacks": ["transfer"]}, "surrogate")],
 )  # fmt: skip
 def test_bad_parameters(digits, kw, name):
     with pytest.raises(InvalidParameterError, match=name):

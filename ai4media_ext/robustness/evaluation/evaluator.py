@@ -167,6 +167,8 @@ class RobustnessEvaluation:
                     "The 'eps_curve' parameter of RobustnessEvaluation must be a 1-d sequence "
                     f"of positive budgets. Got {self.eps_curve!r} instead."
                 )
+        if list(self.attacks) == ["transfer"] and self.surrogate is None:
+            raise InvalidParameterError("the transfer attack alone needs a surrogate classifier")
         if "transfer" in self.attacks and self.surrogate is not None:
             if not hasattr(self.surrogate, "loss_gradient"):
                 raise InvalidParameterError(
@@ -185,12 +187,16 @@ class RobustnessEvaluation:
     def _budgets(self, x: np.ndarray) -> tuple[list[float], float]:
         """The sweep budgets (sorted, ``eps`` included) and the input-range budget."""
         clip = getattr(self.classifier, "clip_values", None)
-        span = float(clip[1] - clip[0]) if clip is not None else float(x.max() - x.min())
+        span = (
+            float(np.max(np.asarray(clip[1]) - np.asarray(clip[0])))
+            if clip is not None
+            else float(x.max() - x.min())
+        )
         full = span if self._norm == np.inf else span * float(np.sqrt(np.prod(x.shape[1:])))
         curve = (
             self.eps * np.array([0.25, 0.5, 1, 2, 4]) if self.eps_curve is None else self.eps_curve
         )
-        budgets = sorted({float(self.eps), full, *map(float, curve)})
+        budgets = sorted({float(self.eps), full, *(float(e) for e in curve if e < full)})
         return budgets, full
 
     def evaluate(self, x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
