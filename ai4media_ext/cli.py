@@ -73,6 +73,11 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         if not torch.cuda.is_available():
             print("error: --device cuda requested but no CUDA device is available", file=sys.stderr)
             return 2
+    bad = [o for o in args.option if "=" not in o or not o.split("=", 1)[0]]
+    if bad:
+        print(f"error: --option takes KEY=VALUE, got {', '.join(bad)}", file=sys.stderr)
+        return 2
+    options = dict(o.split("=", 1) for o in args.option)
     experiments = [registry.load("ai4media_ext.experiments", n)() for n in names]
     if data_root is None:
         needing = [e.name for e in experiments if e.needs_data]
@@ -95,6 +100,7 @@ def _cmd_reproduce(args: argparse.Namespace) -> int:
         data_root=data_root,
         device=args.device,
         seed=args.seed,
+        options=options,
     )
     for path in written:
         print(path)
@@ -133,6 +139,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("--out", default="results", help="output folder (default: ./results)")
     p_rep.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     p_rep.add_argument("--seed", type=int, default=0)
+    p_rep.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="experiment-specific setting (repeatable), e.g. model=resnet18",
+    )
     p_rep.set_defaults(func=_cmd_reproduce)
 
     p_keys = sub.add_parser(

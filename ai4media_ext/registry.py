@@ -64,6 +64,10 @@ GROUPS: dict[str, HostBase] = {
     "ai4media_ext.art.detectors": HostBase(
         "ai4media_ext.robustness.dgm.detector", "GeneratorBackdoorDetector", "art"
     ),
+    # ART's metrics are functions (no base class): robustness evaluations subclass ours
+    "ai4media_ext.art.metrics": HostBase(
+        "ai4media_ext.robustness.evaluation", "RobustnessEvaluation", "art"
+    ),
     "ai4media_ext.diffprivlib.mechanisms": HostBase("diffprivlib.mechanisms", "DPMechanism", "dp"),
     "ai4media_ext.aif360.explainers": HostBase("aif360.explainers", "Explainer", "aif360"),
     "ai4media_ext.aif360.metrics": HostBase("aif360.metrics", "Metric", "aif360"),

@@ -120,6 +120,14 @@ VALID = {
         lambda: {"classifier": _art_classifier(), "layers": ["fc1"]},
         [],
     ),
+    "ai4media_ext.art.defences:hcp_literal": (
+        lambda: {"classifier": _art_classifier(), "layers": ["fc1"]},
+        [],
+    ),
+    "ai4media_ext.art.metrics:robustness_evaluation": (
+        lambda: {"classifier": _art_classifier()},
+        [],
+    ),
     "ai4media_ext.diffprivlib.mechanisms:secure_laplace": (
         lambda: {"epsilon": 1.0, "sensitivity": 1.0},
         [],

@@ -11,7 +11,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +49,9 @@ class RunContext:
         ``"cpu"`` or ``"cuda"``.
     seed : int
         Base random seed.
+    options : Mapping[str, str]
+        Experiment-specific settings (``--option KEY=VALUE``); an experiment refuses keys it does
+        not know.
     """
 
     out_dir: Path
@@ -56,6 +59,7 @@ class RunContext:
     data_root: Path | None = None
     device: str = "cpu"
     seed: int = 0
+    options: Mapping[str, str] = field(default_factory=dict)
 
 
 class Experiment(abc.ABC):
@@ -152,6 +156,7 @@ def run_experiments(
     data_root: Path | None = None,
     device: str = "cpu",
     seed: int = 0,
+    options: Mapping[str, str] | None = None,
 ) -> list[Path]:
     """Run experiments, write ``OUT/<name>/results.json`` for each and ``OUT/index.html``.
 
@@ -165,8 +170,9 @@ def run_experiments(
         exp_dir = out / exp.name
         exp_dir.mkdir(parents=True, exist_ok=True)
         ctx = RunContext(
-            out_dir=exp_dir, quick=quick, data_root=data_root, device=device, seed=seed
-        )
+            out_dir=exp_dir, quick=quick, data_root=data_root, device=device, seed=seed,
+            options=dict(options or {}),
+        )  # fmt: skip
         start = time.perf_counter()
         results = dict(exp.run(ctx))
         seconds = time.perf_counter() - start

@@ -1,5 +1,5 @@
 """Robustness: ART attacks, defences/trainers, estimators and metrics (host: ART, extra ``[art]``):
-K-A3, HCP and its baselines, DGM backdoors (``dgm``), MetaAttack on retrieval (``metaattack``).
+K-A3, HCP and its baselines, ``RobustnessEvaluation`` (attack battery + gradient-masking checks), DGM backdoors (``dgm``), MetaAttack on retrieval (``metaattack``).
 
 The ART- and torch-backed names load on first use, so importing this package stays light.
 """
@@ -18,6 +18,8 @@ __all__ = [
     "expected_distortion",
     "frechet_distance",
     "GeneratorBackdoorDetector",
+    "HCPLiteralLoss",
+    "HCPLiteralTrainer",
     "HCPLoss",
     "HCPTrainer",
     "inspect_architecture",
@@ -32,6 +34,7 @@ __all__ = [
     "PyTorchGenerator",
     "PyTorchRetrievalEstimator",
     "rank_pmf",
+    "RobustnessEvaluation",
     "target_fidelity",
     "true_label_ranks",
     "UAPRetrieval",
@@ -40,7 +43,10 @@ __all__ = [
 _LAZY = {
     "CenterLoss": "hcp",
     "CenterLossTrainer": "hcp",
+    "HCPLiteralLoss": "hcp",
+    "HCPLiteralTrainer": "hcp",
     "HCPLoss": "hcp",
+    "RobustnessEvaluation": "evaluation",
     "HCPTrainer": "hcp",
     "KAnonymityAttack": "kanonymity",
     "PCLTrainer": "hcp",
