@@ -84,11 +84,14 @@ def write(files: dict[str, bytes], dest: Path, strip: str = "", into: str = "") 
     return len(files)
 
 
-def main(project: str, dest: Path) -> None:
-    src = json.loads((HERE / project / "check.json").read_text())["source"]
-    if dest.exists():
-        raise SystemExit(f"{dest} exists")
-    dest.mkdir(parents=True)
+def needs_build(src: dict) -> bool:
+    """Whether ``src`` (a check.json ``"source"``) is a composite tree only :func:`build` makes."""
+    return "commit" in src or "tests_from" in src or "overlay_pypi" in src
+
+
+def build(src: dict, dest: Path) -> None:
+    """Lay the release tree ``src`` describes into the (empty or new) folder ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
     if "commit" in src:
         print(f"{write(git_files(src['github'], src['commit']), dest)} files of {src['commit']}")
         overlay = src.get("overlay_pypi")
@@ -109,6 +112,13 @@ def main(project: str, dest: Path) -> None:
                      if fnmatch.fnmatch(Path(p).name, extra.get("only", "*"))}  # fmt: skip
             n = write(files, dest, strip=repo_dir, into=tree_dir)
             print(f"{n} test files from {extra['commit'][:8]}:{repo_dir} -> {tree_dir}")
+
+
+def main(project: str, dest: Path) -> None:
+    src = json.loads((HERE / project / "check.json").read_text())["source"]
+    if dest.exists():
+        raise SystemExit(f"{dest} exists")
+    build(src, dest)
 
 
 if __name__ == "__main__":
