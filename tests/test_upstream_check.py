@@ -214,3 +214,15 @@ def test_load_config_source_kinds(tmp_path, monkeypatch):
         else:
             with pytest.raises(check.CheckError, match='needs "pypi"'):
                 check.load_config("p")
+
+
+def test_source_archive_is_unpacked(tmp_path):
+    import tarfile
+
+    (tmp_path / "x-1.0" / "pkg").mkdir(parents=True)
+    (tmp_path / "x-1.0" / "pkg" / "a.py").write_text("a = 1\n")
+    with tarfile.open(tmp_path / "x-1.0.tar.gz", "w:gz") as tf:
+        tf.add(tmp_path / "x-1.0", arcname="x-1.0")
+    cfg = {"source": {"pypi": "x==1.0"}}
+    tree = check.obtain_source(cfg, tmp_path / "scratch", str(tmp_path / "x-1.0.tar.gz"))
+    assert (tree / "pkg" / "a.py").read_text() == "a = 1\n"

@@ -38,7 +38,6 @@ import tarfile
 import tempfile
 import time
 import xml.etree.ElementTree as ET
-import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -97,22 +96,6 @@ def load_config(project: str) -> dict:
         if not (HERE / project / patch).is_file():
             raise CheckError(f"patch file missing: {HERE / project / patch}")
     return cfg
-
-
-def _single_top(directory: Path) -> Path:
-    entries = [p for p in directory.iterdir() if not p.name.startswith(".")]
-    return entries[0] if len(entries) == 1 and entries[0].is_dir() else directory
-
-
-def _unpack(archive: Path, dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    if archive.suffix == ".zip":
-        with zipfile.ZipFile(archive) as zf:
-            zf.extractall(dest)
-    else:
-        with tarfile.open(archive) as tf:
-            tf.extractall(dest, filter="data")
-    return _single_top(dest)
 
 
 def _is_git_dir(path: Path) -> bool:
@@ -174,7 +157,7 @@ def obtain_source(cfg: dict, scratch: Path, source: str | None) -> Path:
         if not path.exists():
             raise CheckError(f"--source {path} does not exist")
         if path.is_file():
-            return _unpack(path, dest)
+            return make_source.unpack(path, dest)
         git_dir = path / ".git" if (path / ".git").is_dir() else path
         if "tag" in src and _is_git_dir(git_dir):
             return _from_git(git_dir, src["tag"], dest)

@@ -31,9 +31,23 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+
+def unpack(archive: Path, dest: Path) -> Path:
+    """Unpack a source archive (sdist ``.tar.gz`` or ``.zip``) into ``dest``; its top folder."""
+    dest.mkdir(parents=True)
+    if archive.suffix == ".zip":
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(dest)
+    else:
+        with tarfile.open(archive) as tf:
+            tf.extractall(dest, filter="data")
+    entries = [p for p in dest.iterdir() if not p.name.startswith(".")]
+    return entries[0] if len(entries) == 1 and entries[0].is_dir() else dest
 
 
 def sdist(spec: str, dest: Path) -> None:
