@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Build the pristine release tree a ``check.json`` describes, for ``check.py PROJECT --source DEST``.
+"""Build the pristine release tree a ``check.json`` describes (check.py calls :func:`build`).
 
-Usage::
+Usage (the same tree by hand, e.g. for ``check.py PROJECT --source DEST``)::
 
     python upstream_patches/make_source.py <project> DEST
 
-For releases whose sdist lacks the tests and whose repository mirror lacks the release tag
-(captum 0.9.0, torch-geometric 2.8.1, Flower 1.42.0), ``check.json``'s ``"source"`` says how the
-tree is made, with keys beside check.py's ``pypi`` / ``github`` + ``tag``:
+check.py builds every source but a git tag with :func:`build`. For releases whose sdist lacks the
+tests and whose repository mirror lacks the release tag (captum 0.9.0, torch-geometric 2.8.1,
+Flower 1.42.0), ``check.json``'s ``"source"`` says how the tree is made, with keys beside
+``pypi`` / ``github`` + ``tag``:
 
 - ``"pypi": "<dist>==<ver>"``: the sdist (``pip download --no-binary <dist> --no-deps``, with
   build isolation, so build backends such as flit_core or uv_build come from the index);
