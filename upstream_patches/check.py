@@ -14,8 +14,9 @@ too), print ``project patch tests_run tests_passed lint agree`` per patch and ex
 pass. Details: ``upstream_patches/README.md``.
 
 ``check.json`` keys: ``source`` (``pypi``, ``github`` + ``tag``, or the composite keys
-``commit`` / ``overlay_pypi`` / ``tests_from`` built by ``make_source.py``), ``patches`` (file names in the project folder), ``pip`` (list),
-``install`` (string, e.g. ``"-e ."``), ``tests`` (paths in the source tree, run in one
+``commit`` / ``overlay_pypi`` / ``tests_from``; all but a tag built by ``make_source.py``),
+``patches`` (file names in the project folder), ``pip`` (list), ``install`` (string, e.g.
+``"-e ."``), ``tests`` (paths in the source tree, run in one
 invocation; a list entry, extra arguments + paths, runs on its own), ``test_command``
 (argv list), ``lint`` (list of argv lists; ``{changed_py}`` expands to the Python files the patches
 add or change, ``{changed_py:PREFIX}`` to those under PREFIX), ``agree`` (optional script in the
