@@ -133,3 +133,96 @@ def test_shipped_configs_are_complete(config):
         assert (config.parent / patch.replace(".patch", ".md")).is_file(), f"PR text for {patch}"
     if cfg.get("agree"):
         assert (config.parent / cfg["agree"]).is_file()
+
+
+def _mirror(tmp_path: Path, monkeypatch) -> str:
+    """A local git mirror ``<owner>+<repo>/repo`` (as $UPSTREAM_MIRROR lays it out); its commit."""
+    work = tmp_path / "work"
+    (work / "pkg").mkdir(parents=True)
+    (work / "pkg" / "core.py").write_text("x = 1\n")
+    (work / "tests" / "unit").mkdir(parents=True)
+    (work / "tests" / "unit" / "test_core.py").write_text("def test(): pass\n")
+    (work / "tests" / "unit" / "helper.py").write_text("")
+    check.git_init(work)
+    bare = tmp_path / "mirror" / "own+proj" / "repo"
+    subprocess.run(["git", "clone", "-q", "--bare", str(work), str(bare)], check=True)
+    monkeypatch.setenv("UPSTREAM_MIRROR", str(tmp_path / "mirror"))
+    rev = subprocess.run(["git", "-C", str(work), "rev-parse", "HEAD"], capture_output=True)
+    return rev.stdout.decode().strip()
+
+
+def test_composite_source_from_a_mirror_commit(tmp_path, monkeypatch):
+    commit = _mirror(tmp_path, monkeypatch)
+    cfg = {"source": {"github": "own/proj", "tag": "9.9", "commit": commit}}
+    tree = check.obtain_source(cfg, tmp_path / "scratch", None)  # no --source, no such tag
+    assert (tree / "pkg" / "core.py").read_text() == "x = 1\n"
+    assert (tree / "tests" / "unit" / "test_core.py").is_file()
+
+
+def test_tests_from_copies_only_the_matching_files(tmp_path, monkeypatch):
+    commit = _mirror(tmp_path, monkeypatch)
+    src = {"github": "own/proj", "commit": commit}
+    src["tests_from"] = {
+        "github": "own/proj",
+        "commit": commit,
+        "copy": {"tests/unit/": "src/tests/"},
+        "only": "test_*.py",
+    }
+    dest = tmp_path / "tree"
+    check.make_source.build(src, dest)
+    assert (dest / "src" / "tests" / "test_core.py").is_file()
+    assert not (dest / "src" / "tests" / "helper.py").exists()
+
+
+def test_pypi_and_composite_sources_use_the_builder(tmp_path, monkeypatch):
+    # every non-tag source goes through make_source.build (sdist with build isolation), never
+    # through a pip download of this interpreter's own build backends
+    calls = []
+    monkeypatch.setattr(check.make_source, "build", lambda src, dest: calls.append(src))
+    for src in (
+        {"pypi": "flwr==1.42.0", "tests_from": {}},
+        {"pypi": "aif360==0.6.1"},
+        {"github": "a/b", "tag": "1", "commit": "c" * 40},
+    ):
+        check.obtain_source({"source": src}, tmp_path / str(len(calls)), None)
+    assert len(calls) == 3
+    assert check.make_source.needs_build({"pypi": "x==1", "tests_from": {}})
+    assert not check.make_source.needs_build({"pypi": "x==1"})
+
+
+def test_builder_failure_is_a_check_error(tmp_path, monkeypatch):
+    def fail(src, dest):
+        raise subprocess.CalledProcessError(1, ["pip", "download"])
+
+    monkeypatch.setattr(check.make_source, "build", fail)
+    with pytest.raises(check.CheckError, match="could not build the release tree"):
+        check.obtain_source({"source": {"pypi": "x==1"}}, tmp_path, None)
+
+
+def test_load_config_source_kinds(tmp_path, monkeypatch):
+    monkeypatch.setattr(check, "HERE", tmp_path)
+    (tmp_path / "p").mkdir()
+    base = {"patches": [], "install": "-e .", "tests": [], "test_command": ["pytest"]}
+    for src, ok in (
+        ({"github": "a/b", "commit": "c" * 40}, True),
+        ({"github": "a/b", "tag": "1"}, True),
+        ({"github": "a/b"}, False),
+    ):
+        (tmp_path / "p" / "check.json").write_text(json.dumps(dict(base, source=src)))
+        if ok:
+            check.load_config("p")
+        else:
+            with pytest.raises(check.CheckError, match='needs "pypi"'):
+                check.load_config("p")
+
+
+def test_source_archive_is_unpacked(tmp_path):
+    import tarfile
+
+    (tmp_path / "x-1.0" / "pkg").mkdir(parents=True)
+    (tmp_path / "x-1.0" / "pkg" / "a.py").write_text("a = 1\n")
+    with tarfile.open(tmp_path / "x-1.0.tar.gz", "w:gz") as tf:
+        tf.add(tmp_path / "x-1.0", arcname="x-1.0")
+    cfg = {"source": {"pypi": "x==1.0"}}
+    tree = check.obtain_source(cfg, tmp_path / "scratch", str(tmp_path / "x-1.0.tar.gz"))
+    assert (tree / "pkg" / "a.py").read_text() == "a = 1\n"

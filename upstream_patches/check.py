@@ -13,8 +13,10 @@ repository, install into a fresh venv constrained by the product's pins (torch s
 too), print ``project patch tests_run tests_passed lint agree`` per patch and exit 0 only when all
 pass. Details: ``upstream_patches/README.md``.
 
-``check.json`` keys: ``source``, ``patches`` (file names in the project folder), ``pip`` (list),
-``install`` (string, e.g. ``"-e ."``), ``tests`` (paths in the source tree, run in one
+``check.json`` keys: ``source`` (``pypi``, ``github`` + ``tag``, or the composite keys
+``commit`` / ``overlay_pypi`` / ``tests_from``; all but a tag built by ``make_source.py``),
+``patches`` (file names in the project folder), ``pip`` (list), ``install`` (string, e.g.
+``"-e ."``), ``tests`` (paths in the source tree, run in one
 invocation; a list entry, extra arguments + paths, runs on its own), ``test_command``
 (argv list), ``lint`` (list of argv lists; ``{changed_py}`` expands to the Python files the patches
 add or change, ``{changed_py:PREFIX}`` to those under PREFIX), ``agree`` (optional script in the
@@ -25,6 +27,7 @@ project folder), ``env`` (optional environment variables for tests, lint and agr
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -36,12 +39,21 @@ import tarfile
 import tempfile
 import time
 import xml.etree.ElementTree as ET
-import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PRODUCT_ROOT = HERE.parent
 REQUIRED_KEYS = ("source", "patches", "install", "tests", "test_command")
+
+
+def _load_make_source():
+    spec = importlib.util.spec_from_file_location("upstream_make_source", HERE / "make_source.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+make_source = _load_make_source()
 
 
 class CheckError(RuntimeError):
@@ -79,28 +91,12 @@ def load_config(project: str) -> dict:
     if missing:
         raise CheckError(f"{path}: missing keys {missing}")
     src = cfg["source"]
-    if not ("pypi" in src or ("github" in src and "tag" in src)):
-        raise CheckError(f'{path}: "source" needs "pypi" or "github" + "tag", got {src}')
+    if not ("pypi" in src or ("github" in src and ("tag" in src or "commit" in src))):
+        raise CheckError(f'{path}: "source" needs "pypi" or "github" + "tag"/"commit", got {src}')
     for patch in cfg["patches"]:
         if not (HERE / project / patch).is_file():
             raise CheckError(f"patch file missing: {HERE / project / patch}")
     return cfg
-
-
-def _single_top(directory: Path) -> Path:
-    entries = [p for p in directory.iterdir() if not p.name.startswith(".")]
-    return entries[0] if len(entries) == 1 and entries[0].is_dir() else directory
-
-
-def _unpack(archive: Path, dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    if archive.suffix == ".zip":
-        with zipfile.ZipFile(archive) as zf:
-            zf.extractall(dest)
-    else:
-        with tarfile.open(archive) as tf:
-            tf.extractall(dest, filter="data")
-    return _single_top(dest)
 
 
 def _is_git_dir(path: Path) -> bool:
@@ -162,33 +158,21 @@ def obtain_source(cfg: dict, scratch: Path, source: str | None) -> Path:
         if not path.exists():
             raise CheckError(f"--source {path} does not exist")
         if path.is_file():
-            return _unpack(path, dest)
+            return make_source.unpack(path, dest)
         git_dir = path / ".git" if (path / ".git").is_dir() else path
         if "tag" in src and _is_git_dir(git_dir):
             return _from_git(git_dir, src["tag"], dest)
         shutil.copytree(path, dest, ignore=shutil.ignore_patterns(".git"))
         return dest
-    if "pypi" in src:
-        dl = scratch / "download"
-        run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-binary",
-                ":all:",
-                "--no-deps",
-                "--no-build-isolation",
-                src["pypi"],
-                "-d",
-                dl,
-            ]
-        )
-        archives = sorted(dl.iterdir())
-        if len(archives) != 1:
-            raise CheckError(f"expected one sdist for {src['pypi']} in {dl}, got {archives}")
-        return _unpack(archives[0], dest)
+    if make_source.needs_build(src) or "pypi" in src:
+        # One builder for every non-tag source: the sdist (pip download with build isolation, so
+        # flit_core / uv_build / setuptools come from the index, not from this interpreter), a
+        # mirror commit with an sdist overlay, and tests copied from a mirror commit.
+        try:
+            make_source.build(src, dest)
+        except (subprocess.CalledProcessError, ValueError, OSError) as exc:
+            raise CheckError(f"could not build the release tree {src}: {exc}") from exc
+        return dest
     mirror = os.environ.get("UPSTREAM_MIRROR")
     if mirror:
         base = Path(mirror) / src["github"].replace("/", "+")

@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Build the pristine release tree a ``check.json`` describes, for ``check.py PROJECT --source DEST``.
+"""Build the pristine release tree a ``check.json`` describes (check.py calls :func:`build`).
 
-Usage::
+Usage (the same tree by hand, e.g. for ``check.py PROJECT --source DEST``)::
 
     python upstream_patches/make_source.py <project> DEST
 
-For releases whose sdist lacks the tests and whose repository mirror lacks the release tag
-(captum 0.9.0, torch-geometric 2.8.1, Flower 1.42.0), ``check.json``'s ``"source"`` says how the
-tree is made, with keys beside check.py's ``pypi`` / ``github`` + ``tag``:
+check.py builds every source but a git tag with :func:`build`. For releases whose sdist lacks the
+tests and whose repository mirror lacks the release tag (captum 0.9.0, torch-geometric 2.8.1,
+Flower 1.42.0), ``check.json``'s ``"source"`` says how the tree is made, with keys beside
+``pypi`` / ``github`` + ``tag``:
 
 - ``"pypi": "<dist>==<ver>"``: the sdist (``pip download --no-binary <dist> --no-deps``, with
   build isolation, so build backends such as flit_core or uv_build come from the index);
@@ -31,9 +32,23 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zipfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+
+def unpack(archive: Path, dest: Path) -> Path:
+    """Unpack a source archive (sdist ``.tar.gz`` or ``.zip``) into ``dest``; its top folder."""
+    dest.mkdir(parents=True)
+    if archive.suffix == ".zip":
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(dest)
+    else:
+        with tarfile.open(archive) as tf:
+            tf.extractall(dest, filter="data")
+    entries = [p for p in dest.iterdir() if not p.name.startswith(".")]
+    return entries[0] if len(entries) == 1 and entries[0].is_dir() else dest
 
 
 def sdist(spec: str, dest: Path) -> None:
@@ -84,11 +99,14 @@ def write(files: dict[str, bytes], dest: Path, strip: str = "", into: str = "") 
     return len(files)
 
 
-def main(project: str, dest: Path) -> None:
-    src = json.loads((HERE / project / "check.json").read_text())["source"]
-    if dest.exists():
-        raise SystemExit(f"{dest} exists")
-    dest.mkdir(parents=True)
+def needs_build(src: dict) -> bool:
+    """Whether ``src`` (a check.json ``"source"``) is a composite tree only :func:`build` makes."""
+    return "commit" in src or "tests_from" in src or "overlay_pypi" in src
+
+
+def build(src: dict, dest: Path) -> None:
+    """Lay the release tree ``src`` describes into the (empty or new) folder ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
     if "commit" in src:
         print(f"{write(git_files(src['github'], src['commit']), dest)} files of {src['commit']}")
         overlay = src.get("overlay_pypi")
@@ -109,6 +127,13 @@ def main(project: str, dest: Path) -> None:
                      if fnmatch.fnmatch(Path(p).name, extra.get("only", "*"))}  # fmt: skip
             n = write(files, dest, strip=repo_dir, into=tree_dir)
             print(f"{n} test files from {extra['commit'][:8]}:{repo_dir} -> {tree_dir}")
+
+
+def main(project: str, dest: Path) -> None:
+    src = json.loads((HERE / project / "check.json").read_text())["source"]
+    if dest.exists():
+        raise SystemExit(f"{dest} exists")
+    build(src, dest)
 
 
 if __name__ == "__main__":

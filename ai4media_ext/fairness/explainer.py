@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from .._compat import require
@@ -17,6 +18,18 @@ from ._strings import to_text  # noqa: E402
 from ._wording import compare  # noqa: E402
 
 _NAN = (float("nan"), float("nan"))
+# per-group rate behind each metric's "public" wording ("favourable": selection rate of a
+# ClassificationMetric, base rate of a dataset metric)
+_RATE = {
+    "statistical_parity_difference": "favourable",
+    "disparate_impact": "favourable",
+    "equal_opportunity_difference": "true_positive_rate",
+    "average_odds_difference": None,
+    "false_positive_rate_difference": "false_positive_rate",
+    "false_negative_rate_difference": "false_negative_rate",
+    "error_rate_difference": "error_rate",
+    "theil_index": None,
+}
 
 
 class AudienceMetricExplainer(MetricTextExplainer):
@@ -30,6 +43,10 @@ class AudienceMetricExplainer(MetricTextExplainer):
     it means, ``"public"`` both groups' counts over one common denominator ("Out of every 10
     people: 6 in the women group vs 8 in the men group") and a plain verdict. The value
     is always the wrapped metric's own. Other metrics fall back to AIF360's text.
+
+    On an AIF360 whose ``MetricTextExplainer.__init__`` takes ``audience`` itself (the audience
+    levels of ``upstream_patches/aif360/0001-audience-levels.patch``), the parent words the
+    text and this class hands over to it, so the expert annotation appears once.
 
     Args:
         metric (aif360.metrics.Metric): The metric to explain.
@@ -60,9 +77,15 @@ class AudienceMetricExplainer(MetricTextExplainer):
             {"metric": metric, "audience": audience, "group_names": group_names},
             self._parameter_constraints,
         )
-        super().__init__(metric)
         if len(group_names) != 2 or not all(isinstance(g, str) for g in group_names):
             raise TypeError("group_names must be two strings: (unprivileged, privileged)")
+        # An AIF360 with audience levels (upstream_patches/aif360) words the text itself once
+        # ``self.audience`` is set: hand over to it rather than annotate twice.
+        self._parent_words = "audience" in inspect.signature(super().__init__).parameters
+        if self._parent_words:
+            super().__init__(metric, audience=audience, group_names=tuple(group_names))
+        else:
+            super().__init__(metric)
         self.audience = audience
         self.group_names = tuple(group_names)
 
@@ -90,56 +113,41 @@ class AudienceMetricExplainer(MetricTextExplainer):
         text = f"{what} {to_text(compare(rates[0], rates[1], u, p))}."
         return f"{text} {words.capitalize()}." if words else text
 
+    def _say(self, name: str) -> str:
+        text = getattr(super(), name)()
+        if self._parent_words:  # the parent already worded ``text`` for self.audience
+            return text
+        return self._word(name, text)
+
+    def _word(self, name: str, text: str) -> str:
+        """Word the audience-independent ``text`` of metric ``name`` (AIF360 0.6.1's own text)."""
+        rate = _RATE[name]
+        if rate == "favourable":
+            classif = isinstance(self.metric, ClassificationMetric)
+            rate = "selection_rate" if classif else "base_rate"
+        rate = rate if rate is not None and hasattr(self.metric, rate) else None
+        return self._explain(name, getattr(self.metric, name)(), text, rate)
+
     def statistical_parity_difference(self) -> str:
-        v = self.metric.statistical_parity_difference()
-        rate = "selection_rate" if isinstance(self.metric, ClassificationMetric) else "base_rate"
-        rate = rate if hasattr(self.metric, rate) else None
-        return self._explain(
-            "statistical_parity_difference", v, super().statistical_parity_difference(), rate
-        )
+        return self._say("statistical_parity_difference")
 
     def disparate_impact(self) -> str:
-        v = self.metric.disparate_impact()
-        rate = "selection_rate" if isinstance(self.metric, ClassificationMetric) else "base_rate"
-        return self._explain("disparate_impact", v, super().disparate_impact(), rate)
+        return self._say("disparate_impact")
 
     def equal_opportunity_difference(self) -> str:
-        v = self.metric.equal_opportunity_difference()
-        return self._explain(
-            "equal_opportunity_difference",
-            v,
-            super().equal_opportunity_difference(),
-            "true_positive_rate",
-        )
+        return self._say("equal_opportunity_difference")
 
     def average_odds_difference(self) -> str:
-        v = self.metric.average_odds_difference()
-        return self._explain("average_odds_difference", v, super().average_odds_difference(), None)
+        return self._say("average_odds_difference")
 
     def false_positive_rate_difference(self) -> str:
-        v = self.metric.false_positive_rate_difference()
-        return self._explain(
-            "false_positive_rate_difference",
-            v,
-            super().false_positive_rate_difference(),
-            "false_positive_rate",
-        )
+        return self._say("false_positive_rate_difference")
 
     def false_negative_rate_difference(self) -> str:
-        v = self.metric.false_negative_rate_difference()
-        return self._explain(
-            "false_negative_rate_difference",
-            v,
-            super().false_negative_rate_difference(),
-            "false_negative_rate",
-        )
+        return self._say("false_negative_rate_difference")
 
     def error_rate_difference(self) -> str:
-        v = self.metric.error_rate_difference()
-        return self._explain(
-            "error_rate_difference", v, super().error_rate_difference(), "error_rate"
-        )
+        return self._say("error_rate_difference")
 
     def theil_index(self) -> str:
-        v = self.metric.theil_index()
-        return self._explain("theil_index", v, super().theil_index(), None)
+        return self._say("theil_index")

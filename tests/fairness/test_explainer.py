@@ -54,3 +54,31 @@ def test_bad_arguments(metric):
         AudienceMetricExplainer(metric, "public", ("a",))
     with pytest.raises(TypeError, match="Metric"):
         AudienceMetricExplainer(object())
+
+
+class _AudienceParent(MetricTextExplainer):
+    """An AIF360 parent with audience levels (as upstream_patches/aif360 adds): it words the
+    text itself once ``self.audience`` is set."""
+
+    def __init__(self, metric, audience=None, group_names=("unprivileged", "privileged")):
+        super().__init__(metric)
+        self.audience, self.group_names = audience, tuple(group_names)
+
+    def disparate_impact(self):
+        text = super().disparate_impact()
+        return text if self.audience is None else f"{text} <{self.audience}:{self.group_names}>"
+
+
+def test_hands_over_to_a_parent_with_audience_levels(metric):
+    class OnPatched(AudienceMetricExplainer, _AudienceParent):
+        pass
+
+    aif = MetricTextExplainer(metric).disparate_impact()
+    exp = OnPatched(metric, "expert", ["women", "men"])
+    # the parent's wording, once: no second annotation of ours
+    assert exp.disparate_impact() == f"{aif} <expert:('women', 'men')>"
+    assert "threshold" not in exp.disparate_impact()
+    assert exp.audience == "expert" and exp.group_names == ("women", "men")
+    # a release parent (AIF360 0.6.1): our own wording
+    own = AudienceMetricExplainer(metric, "expert").disparate_impact()
+    assert own.startswith(aif) and own.count("[") == 1 and "threshold" in own

@@ -6,12 +6,18 @@ classifier's predictions, then compares the two explainers' text for every audie
 classes (ClassificationMetric, BinaryLabelDatasetMetric) and every fairness method they word.
 Exits 1 on the first mismatch.
 
-The product's class subclasses ``MetricTextExplainer`` and appends the expert annotation to the
-parent's text itself. On the patched parent (which annotates too once ``self.audience`` is set)
-the expert text would be annotated twice, so the product class is run here on the parent's
-0.6.1 behaviour: ``_ReleaseParent`` switches the patch's audience step off for it (the
-release's audience-independent text, which ``test_default_text_unchanged`` in the patch pins).
-Once the patch is merged upstream the product's class reduces to the upstream one.
+Two comparisons per text. Hand-over: on the patched parent the product's class detects that
+``MetricTextExplainer`` takes ``audience`` and lets it word the text, so the product's output must
+equal the patch's, with the expert annotation once. Own wording: the product's wording (what it
+prints on the unpatched 0.6.1 parent), applied by ``AudienceMetricExplainer._word`` to the
+audience-independent text (``MetricTextExplainer(metric)``, which ``test_default_text_unchanged``
+in the patch pins to 0.6.1's), shares with the patch the value, the threshold verdict and the
+expert text. Since #26 (commit 91481d9) the product's plain-language levels word the rest
+differently (public: both groups over one common denominator, "Out of every 10 people: 3 in the
+women group vs 6 in the men group", where the patch gives each group its own natural frequency,
+"About 1 in 3 people in the women vs 6 in 10 in the men"; one decision-maker meaning sentence
+says "withholds" for "refuses"), so the own wording is compared on those shared parts: the whole
+expert text, the decision-maker's "label: value (verdict)" and the public verdict sentence.
 """
 
 import sys
@@ -37,14 +43,16 @@ METHODS = (
 DATASET_METHODS = ("statistical_parity_difference", "disparate_impact")
 
 
-class _ReleaseParent(AudienceMetricExplainer):
-    """The product's explainer on top of the unpatched (0.6.1) parent text."""
-
-    def _for_audience(self, name, value, text, rate=None):
-        return text
-
-
 GROUPS = dict(unprivileged_groups=[{"sex": 0}], privileged_groups=[{"sex": 1}])
+
+
+def shared(ours, theirs, audience):
+    """The parts of the product's own wording and the patch's that must be equal."""
+    if audience == "decision_maker":  # "<label>: <value> (<verdict>). <meaning>"
+        return tuple(t.split(").")[0] for t in (ours, theirs))
+    if audience == "public":  # "<rates or value>. <verdict or meaning>."
+        return tuple(t.rstrip(".").rsplit(". ", 1)[-1] for t in (ours, theirs))
+    return ours, theirs
 
 
 def datasets(seed, n=2000):
@@ -72,15 +80,28 @@ def main():
         for metric, methods in metrics:
             for audience in ("expert", "decision_maker", "public"):
                 for names in (("unprivileged group", "privileged group"), ("women", "men")):
-                    ours = _ReleaseParent(metric, audience=audience, group_names=names)
+                    ours = AudienceMetricExplainer(metric, audience=audience, group_names=names)
                     theirs = MetricTextExplainer(metric, audience=audience, group_names=names)
+                    plain = MetricTextExplainer(metric)
                     for method in methods:
-                        a, b = getattr(ours, method)(), getattr(theirs, method)()
-                        if a != b:
-                            print(f"MISMATCH seed={seed} {audience} {method}:\n  {a}\n  {b}")
+                        b = getattr(theirs, method)()
+                        handed = getattr(ours, method)()
+                        own = ours._word(method, getattr(plain, method)())
+                        pairs = (("hand-over", handed, b), ("own wording", *shared(own, b, audience)))
+                        for what, a, b in pairs:
+                            if a != b:
+                                print(f"MISMATCH ({what}) seed={seed} {audience} {method}:")
+                                print(f"  product: {a}\n  patch:   {b}")
+                                return 1
+                        if audience == "expert" and handed.count(" [") != 1:
+                            print(f"expert annotation not exactly once: {handed}")
                             return 1
                         compared += 1
-    print(f"agree: {compared} explanations identical (3 seeds x 3 audiences x 2 group names)")
+    print(
+        f"agree: {compared} explanations identical through the hand-over; the product's own "
+        "wording has the same values, verdicts and expert text (3 seeds x 3 audiences x 2 "
+        "group names)"
+    )
     return 0
 
 

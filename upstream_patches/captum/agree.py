@@ -10,7 +10,10 @@ Exits 1 on the first mismatch.
 
 Mapping: the product takes a flat concept list and keys results by ``concept.identifier``
 (``"name-id"``), with the positive share under ``"tcav"``; the patch takes TCAV's
-``experimental_sets`` and keys by the set's id string, with TCAV's ``"sign_count"``.
+``experimental_sets`` and keys by the set's id string, with TCAV's ``"sign_count"``. Since the
+product took TCAV's nested ``experimental_sets`` too (#26 items 8-10), it is also called with the
+patch's own nested set and every score tensor the patch returns is compared key by key (the
+product lays sensitivities out ``(N, k)``, the patch ``(k, N)``).
 """
 
 import sys
@@ -66,7 +69,7 @@ def main():
         "contrast": measures.texture(img, properties=("contrast",))["contrast"],
     }
     inputs = torch.from_numpy(images(1, n=20)[:, None]).float()
-    compared = 0
+    compared = compared_sets = 0
     for ridge in (0.0, 0.1):
         for seed in (0, 1, 2):
             ours = RCV(model, ["conv2", "fc1"], n_splits=3, ridge=ridge, random_state=seed)
@@ -83,6 +86,21 @@ def main():
             ]
             a = ours.interpret(inputs, ours_c, target=2)
             b = theirs.interpret(inputs, [theirs_c], target=2)["0-1"]
+            # the product's TCAV form: the same nested experimental_sets, keyed by the set
+            nested = ours.interpret(inputs, [ours_c], target=2)
+            if sorted(nested) != ["0-1"]:
+                print(f"MISMATCH nested set keys: {sorted(nested)}")
+                return 1
+            for layer in ("conv2", "fc1"):
+                for key, q in b[layer].items():
+                    p = nested["0-1"][layer][key]
+                    # sensitivities: (N, k) in the product, (k, N) in the patch
+                    p = p.T if key == "sensitivity" else p
+                    if not close(p, q):
+                        print(f"MISMATCH nested ridge={ridge} seed={seed} {layer} {key}:"
+                              f"\n  {p}\n  {q}")  # fmt: skip
+                        return 1
+                    compared_sets += 1
             for i, concept in enumerate(ours_c):
                 for layer in ("conv2", "fc1"):
                     fa = ours.rcvs[(concept.identifier, layer)]
@@ -102,7 +120,8 @@ def main():
                             return 1
                         compared += 1
     print(f"agree: {compared} quantities equal to 1e-9 (2 ridges x 3 seeds x 2 concepts "
-          f"x 2 layers x 9 quantities)")  # fmt: skip
+          f"x 2 layers x 9 quantities); {compared_sets} score tensors of the nested "
+          f"experimental set equal to 1e-9")  # fmt: skip
     return 0
 
 
