@@ -215,9 +215,8 @@ class FeaturePerturbation(BaseTransform):
         return s.to(device), offset.to(device)
 
     def __repr__(self) -> str:
-        return (
-            f"{self.__class__.__name__}(epsilon={self.epsilon}, m={self.m!r}, sparse={self.sparse})"
-        )
+        extra = ", sparse=True" if self.sparse else ""
+        return f"{self.__class__.__name__}(epsilon={self.epsilon}, m={self.m!r}{extra})"
 
 
 @functional_transform("label_perturbation")
