@@ -152,7 +152,8 @@ class LPGNNExperiment(Experiment):
 
     Every argument overrides the grid that ``--quick`` / the full setting would choose; the
     environment variables ``AI4MEDIA_EXT_LPGNN_REPEATS``, ``..._EPOCHS``, ``..._DATASETS``,
-    ``..._MODELS`` (comma-separated) and ``..._MAX_STACK`` do the same from the command line
+    ``..._MODELS``, ``..._SETTINGS`` (comma-separated; settings as ``eps_x:eps_y``) and
+    ``..._MAX_STACK`` do the same from the command line
     (``ai4media-ext reproduce`` builds experiments without arguments). Repeats (and budget
     pairs with the same tuned K_x, K_y, lr and weight decay) are trained as one stack of at
     most ``max_stack`` models (:meth:`LPGNNTrainer.fit_many`, identical to separate runs).
@@ -175,7 +176,10 @@ class LPGNNExperiment(Experiment):
         env = os.environ.get
         self.datasets = datasets or _env_list("AI4MEDIA_EXT_LPGNN_DATASETS")
         self.models = models or _env_list("AI4MEDIA_EXT_LPGNN_MODELS")
-        self.settings = settings
+        pairs = _env_list("AI4MEDIA_EXT_LPGNN_SETTINGS")  # e.g. "0.01:1,inf:inf"
+        self.settings = settings or (
+            [tuple(float(v) for v in p.split(":")) for p in pairs] if pairs else None
+        )
         self.repeats = repeats or (int(env("AI4MEDIA_EXT_LPGNN_REPEATS", 0)) or None)
         self.epochs = epochs or (int(env("AI4MEDIA_EXT_LPGNN_EPOCHS", 0)) or None)
         self.max_stack = max_stack or int(env("AI4MEDIA_EXT_LPGNN_MAX_STACK", 0)) or 12
