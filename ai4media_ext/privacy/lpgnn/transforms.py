@@ -182,6 +182,7 @@ class FeaturePerturbation(BaseTransform):
             raw = x if sp.issparse(x) else sp.csr_array(x.detach().cpu().numpy())
             raw = raw[:, cols.cpu().numpy()]
             raw = sp.csr_array(raw @ sp.diags_array(1.0 / span.cpu().double().numpy()))
+            raw.sum_duplicates()  # canonical CSR: sorted, distinct column indices per row
             indptr, indices, values = raw.indptr, raw.indices, raw.data
             offset = (-lo / span).to(dtype)
         elif d > 0:
@@ -211,6 +212,7 @@ class FeaturePerturbation(BaseTransform):
             torch.as_tensor(indices, dtype=torch.int64),
             torch.as_tensor(values, dtype=dtype),
             size=(n, d),
+            check_invariants=True,  # O(nnz); also silences torch's "checks disabled" warning
         )
         return s.to(device), offset.to(device)
 
