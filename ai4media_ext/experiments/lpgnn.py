@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +37,12 @@ def bootstrap_ci(values: np.ndarray, seed: int, n_boot: int = 1000) -> float:
     return float((hi - lo) / 2)
 
 
+def torch_strided() -> Any:
+    import torch
+
+    return torch.strided
+
+
 def load_graph(name: str, data_root: Any) -> Any:
     from .. import data as loaders
 
@@ -45,6 +53,75 @@ def load_graph(name: str, data_root: Any) -> Any:
     if name == "karateclub":
         return loaders.load_karate_club()
     raise ValueError(f"unknown data set {name!r}")
+
+
+def prepare(graph: Any, eps_x: float, eps_y: float, seed: int) -> Any:
+    """Random 50/25/25 split (torch seed ``seed``), sparse multi-bit features (seed ``seed``),
+    k-RR labels (seed ``seed + 1``): one repeat's private data."""
+    import torch
+    import torch_geometric.transforms as T
+
+    from ..privacy.lpgnn import FeaturePerturbation, LabelPerturbation
+
+    torch.manual_seed(seed)
+    data = T.RandomNodeSplit(split="train_rest", num_val=0.25, num_test=0.25)(graph)
+    data = FeaturePerturbation(eps_x, random_state=seed, sparse=True)(data)
+    return LabelPerturbation(eps_y, num_classes=int(graph.y.max()) + 1, random_state=seed + 1)(data)
+
+
+def _settings(dataset: str, eps_x: float, eps_y: float, plain_ce: bool) -> dict[str, Any]:
+    from ..privacy.lpgnn.hparams import hyperparameters
+
+    hp = hyperparameters(dataset, eps_x, eps_y)
+    if plain_ce:
+        hp["y_steps"] = 0
+    return hp
+
+
+def run_stack(
+    graph: Any,
+    dataset: str,
+    model: str,
+    jobs: Sequence[tuple[float, float, int, bool]],
+    *,
+    epochs: int,
+    device: str = "cpu",
+    cache: dict | None = None,
+) -> list[float]:
+    """Train one LPGNN per ``(eps_x, eps_y, seed, plain_ce)`` job in one stacked run (the jobs
+    must share their tuned K_x, K_y, lr and weight decay); test accuracies in [0, 1]. Each
+    result equals :func:`run_lpgnn` with the same arguments."""
+    from ..privacy.lpgnn import LPGNN, LPGNNTrainer
+
+    cache = {} if cache is None else cache
+    datas, models, hps = [], [], []
+    for ex, ey, seed, ce in jobs:
+        if (ex, ey, seed) not in cache:
+            cache[(ex, ey, seed)] = prepare(graph, ex, ey, seed)
+        data = cache[(ex, ey, seed)]
+        hp = _settings(dataset, ex, ey, ce)
+        datas.append(data)
+        hps.append(hp)
+        models.append(
+            LPGNN(
+                data.num_features,
+                int(graph.y.max()) + 1,
+                backbone=model,
+                dropout=hp["dropout"],
+                x_steps=hp["x_steps"],
+                y_steps=hp["y_steps"],
+                forward_correction=not ce,
+                random_state=seed,
+            )
+        )
+    shared = {(h["x_steps"], h["y_steps"], h["lr"], h["weight_decay"]) for h in hps}
+    if len(shared) != 1:
+        raise ValueError(f"stacked jobs need the same K_x, K_y, lr, weight decay, got {shared}")
+    trainer = LPGNNTrainer(
+        epochs=epochs, lr=hps[0]["lr"], weight_decay=hps[0]["weight_decay"], device=device
+    )
+    trainer.fit_many(models, datas)
+    return [trainer.evaluate(m, d) for m, d in zip(models, datas, strict=True)]
 
 
 def run_lpgnn(
@@ -60,39 +137,26 @@ def run_lpgnn(
     plain_ce: bool = False,
 ) -> float:
     """One LPGNN run (random 50/25/25 split, perturbation, training); test accuracy in [0, 1]."""
-    import torch
-    import torch_geometric.transforms as T
+    return run_stack(
+        graph, dataset, model, [(eps_x, eps_y, seed, plain_ce)], epochs=epochs, device=device
+    )[0]
 
-    from ..privacy.lpgnn import LPGNN, FeaturePerturbation, LabelPerturbation, LPGNNTrainer
-    from ..privacy.lpgnn.hparams import hyperparameters
 
-    torch.manual_seed(seed)
-    hp = hyperparameters(dataset, eps_x, eps_y)
-    if plain_ce:
-        hp["y_steps"] = 0
-    data = T.RandomNodeSplit(split="train_rest", num_val=0.25, num_test=0.25)(graph)
-    data = FeaturePerturbation(eps_x, random_state=seed)(data)
-    data = LabelPerturbation(eps_y, num_classes=int(graph.y.max()) + 1, random_state=seed + 1)(data)
-    net = LPGNN(
-        data.num_features,
-        int(graph.y.max()) + 1,
-        backbone=model,
-        dropout=hp["dropout"],
-        x_steps=hp["x_steps"],
-        y_steps=hp["y_steps"],
-        forward_correction=not plain_ce,
-    )
-    trainer = LPGNNTrainer(
-        epochs=epochs, lr=hp["lr"], weight_decay=hp["weight_decay"], device=device
-    )
-    trainer.fit(net, data)
-    return trainer.evaluate(net, data)
+def _env_list(name: str) -> list[str] | None:
+    value = os.environ.get(name)
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
 
 class LPGNNExperiment(Experiment):
     """GCN / GraphSAGE / GAT LPGNN on Cora and Facebook over the (eps_x, eps_y) grid.
 
-    Every argument overrides the grid that ``--quick`` / the full setting would choose.
+    Every argument overrides the grid that ``--quick`` / the full setting would choose; the
+    environment variables ``AI4MEDIA_EXT_LPGNN_REPEATS``, ``..._EPOCHS``, ``..._DATASETS``,
+    ``..._MODELS``, ``..._SETTINGS`` (comma-separated; settings as ``eps_x:eps_y``) and
+    ``..._MAX_STACK`` do the same from the command line
+    (``ai4media-ext reproduce`` builds experiments without arguments). Repeats (and budget
+    pairs with the same tuned K_x, K_y, lr and weight decay) are trained as one stack of at
+    most ``max_stack`` models (:meth:`LPGNNTrainer.fit_many`, identical to separate runs).
     """
 
     name = "lpgnn"
@@ -107,12 +171,18 @@ class LPGNNExperiment(Experiment):
         settings: Sequence[tuple[float, float]] | None = None,
         repeats: int | None = None,
         epochs: int | None = None,
+        max_stack: int | None = None,
     ) -> None:
-        self.datasets = datasets
-        self.models = models
-        self.settings = settings
-        self.repeats = repeats
-        self.epochs = epochs
+        env = os.environ.get
+        self.datasets = datasets or _env_list("AI4MEDIA_EXT_LPGNN_DATASETS")
+        self.models = models or _env_list("AI4MEDIA_EXT_LPGNN_MODELS")
+        pairs = _env_list("AI4MEDIA_EXT_LPGNN_SETTINGS")  # e.g. "0.01:1,inf:inf"
+        self.settings = settings or (
+            [tuple(float(v) for v in p.split(":")) for p in pairs] if pairs else None
+        )
+        self.repeats = repeats or (int(env("AI4MEDIA_EXT_LPGNN_REPEATS", 0)) or None)
+        self.epochs = epochs or (int(env("AI4MEDIA_EXT_LPGNN_EPOCHS", 0)) or None)
+        self.max_stack = max_stack or int(env("AI4MEDIA_EXT_LPGNN_MAX_STACK", 0)) or 12
 
     def _plan(self, ctx: RunContext) -> tuple[list[str], list[tuple[str, float, float]], int, int]:
         if ctx.data_root is None:
@@ -134,6 +204,7 @@ class LPGNNExperiment(Experiment):
         return list(self.datasets or datasets), runs, repeats, epochs
 
     def run(self, ctx: RunContext) -> dict[str, float]:
+        self._seed = ctx.seed * 1000
         datasets, runs, repeats, epochs = self._plan(ctx)
         results: dict[str, Any] = {
             "n_repeats": repeats,
@@ -143,33 +214,42 @@ class LPGNNExperiment(Experiment):
         }
         jobs = [(d, *r, False) for d in datasets for r in runs]
         jobs += [(d, "sage", 1.0, 1.0, True) for d in datasets]  # plain cross-entropy ablation
-        graphs = {}
+        accs: dict[tuple, list[float]] = {job: [] for job in jobs}
+        start = time.perf_counter()
         with tqdm(total=len(jobs) * repeats, desc=self.name, unit="run") as bar:
-            for dataset, model, ex, ey, ce in jobs:
-                if dataset not in graphs:
-                    graphs[dataset] = load_graph(dataset, ctx.data_root)
-                accs = []
-                for r in range(repeats):
-                    accs.append(
-                        100.0
-                        * run_lpgnn(
-                            graphs[dataset],
-                            dataset,
-                            model,
-                            ex,
-                            ey,
-                            seed=ctx.seed * 1000 + r,
-                            epochs=epochs,
-                            device=ctx.device,
-                            plain_ce=ce,
-                        )  # fmt: skip
-                    )
-                    bar.update()
-                k = key(dataset, model, ex, ey) + ("_ce" if ce else "")
-                results[k] = float(np.mean(accs))
-                results[k + "_ci95"] = bootstrap_ci(np.asarray(accs), seed=ctx.seed)
+            for dataset in datasets:
+                graph = load_graph(dataset, ctx.data_root)
+                if graph.x.layout == torch_strided():
+                    graph.x = graph.x.to_sparse_csr()  # read sparsely by FeaturePerturbation
+                cache: dict = {}
+                for stack in self._stacks(dataset, [j for j in jobs if j[0] == dataset], repeats):
+                    model = stack[0][0][1]
+                    out = run_stack(graph, dataset, model, [s[1] for s in stack], epochs=epochs,
+                                    device=ctx.device, cache=cache)  # fmt: skip
+                    for (job, _), acc in zip(stack, out, strict=True):
+                        accs[job].append(100.0 * acc)
+                    bar.update(len(stack))
+        for dataset, model, ex, ey, ce in jobs:
+            k = key(dataset, model, ex, ey) + ("_ce" if ce else "")
+            values = np.asarray(accs[(dataset, model, ex, ey, ce)])
+            results[k] = float(values.mean())
+            results[k + "_ci95"] = bootstrap_ci(values, seed=ctx.seed)
+        results["train_seconds"] = time.perf_counter() - start
         self._plot(ctx, datasets, runs, results)
         return results
+
+    def _stacks(self, dataset: str, jobs: list[tuple], repeats: int) -> list[list[tuple]]:
+        """Group (job, (eps_x, eps_y, seed, ce)) by backbone and shared hyper-parameters."""
+        groups: dict[tuple, list[tuple]] = {}
+        for job in jobs:
+            _, model, ex, ey, ce = job
+            hp = _settings(dataset, ex, ey, ce)
+            gkey = (model, hp["x_steps"], hp["y_steps"], hp["lr"], hp["weight_decay"], ce)
+            for r in range(repeats):
+                seed = self._seed + r
+                groups.setdefault(gkey, []).append((job, (ex, ey, seed, ce)))
+        size = self.max_stack
+        return [g[i : i + size] for g in groups.values() for i in range(0, len(g), size)]
 
     @staticmethod
     def _plot(ctx: RunContext, datasets, runs, results) -> None:

@@ -9,11 +9,12 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.nn import GATConv, GCNConv, SAGEConv
-from torch_geometric.nn.conv.gcn_conv import gcn_norm
 from torch_geometric.typing import Adj
 
 from ..._validation import Interval, InvalidParameterError, Options, check_params
+from . import _stack
 from ._graph import InputKey, adjacency_t, check_edge_index
+from ._ops import GraphOps
 from .kprop import KProp
 
 BACKBONES = ("gcn", "sage", "gat")
@@ -45,11 +46,23 @@ class LPGNN(torch.nn.Module):
         forward_correction (bool): correct for the label noise with the transition matrix
             (default ``True``).
         heads (int): attention heads of the first GAT layer (default 4).
+        project_first (bool): compute the first layer project-then-propagate (default
+            ``True``): ``conv1(KProp(X))`` as ``post(A^{K_x} (X W))``, exact because KProp and
+            the first layer's aggregation are linear (GAT's attention, too, starts from
+            ``X W``). The graph then propagates ``nodes x hidden`` matrices and the wide
+            input is only multiplied once by the weight, as a sparse product for the sparse
+            multi-bit output of :class:`FeaturePerturbation` (``sparse=True``). ``False`` is
+            the propagate-then-project path (KProp of the wide input cached once, PyG's own
+            convolutions; a sparse ``x`` is densified).
+        random_state (int, optional): seed of the weight initialisation and of the dropout
+            stream (a private ``torch.Generator``: two models with the same seed draw the same
+            masks whether trained alone or together); ``None`` uses torch's global RNG.
 
     Shapes:
-        - **input:** node features :math:`(|\mathcal{V}|, F)` (floating point), edge indices
-          :math:`(2, |\mathcal{E}|)` (messages flow from row 0 to row 1, as in PyG) or a sparse
-          adjacency
+        - **input:** node features :math:`(|\mathcal{V}|, F)` (floating point, dense or sparse
+          CSR/COO), edge indices :math:`(2, |\mathcal{E}|)` (messages flow from row 0 to row 1,
+          as in PyG) or a sparse adjacency, optional column offsets ``x_offset``
+          :math:`(F)` of a sparse ``x`` (the features are ``x + x_offset``)
         - **output:** logits :math:`(|\mathcal{V}|, C)`
 
     Raises:
@@ -71,6 +84,8 @@ class LPGNN(torch.nn.Module):
         "y_steps": [Interval(numbers.Integral, 0, None, closed="left")],
         "forward_correction": ["boolean"],
         "heads": [Interval(numbers.Integral, 1, None, closed="left")],
+        "project_first": ["boolean"],
+        "random_state": [Interval(numbers.Integral, 0, None, closed="left"), None],
     }
 
     def __init__(
@@ -85,6 +100,8 @@ class LPGNN(torch.nn.Module):
         y_steps: int = 0,
         forward_correction: bool = True,
         heads: int = 4,
+        project_first: bool = True,
+        random_state: int | None = None,
     ) -> None:
         super().__init__()
         check_params(
@@ -99,15 +116,32 @@ class LPGNN(torch.nn.Module):
                 "y_steps": y_steps,
                 "forward_correction": forward_correction,
                 "heads": heads,
+                "project_first": project_first,
+                "random_state": random_state,
             },
             self._parameter_constraints,
         )
+        self.project_first = project_first
+        self.random_state = random_state
+        self._generator: torch.Generator | None = None
+        if random_state is None:
+            self._build(in_channels, num_classes, backbone, hidden_channels, dropout,
+                        x_steps, y_steps, forward_correction, heads)  # fmt: skip
+            return
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(random_state)
+            self._build(in_channels, num_classes, backbone, hidden_channels, dropout,
+                        x_steps, y_steps, forward_correction, heads)  # fmt: skip
+
+    def _build(self, in_channels, num_classes, backbone, hidden_channels, dropout,
+               x_steps, y_steps, forward_correction, heads) -> None:  # fmt: skip
+        self.in_channels, self.hidden_channels, self.heads = in_channels, hidden_channels, heads
         self.backbone = backbone
         self.num_classes = num_classes
         self.forward_correction = forward_correction
         self.x_prop = KProp(x_steps, cached=True)
-        # y_prop gets the symmetric-normalised adjacency from _y_propagate (computed once per
-        # graph: label propagation runs every training step).
+        # KProp layers hold the step counts; both propagate with the graph's cached
+        # symmetric normalisation (GraphOps.kprop) on the project-then-propagate path.
         self.y_prop = KProp(y_steps, normalize=False)
         if backbone == "gcn":
             self.conv1 = GCNConv(in_channels, hidden_channels, cached=True)
@@ -123,19 +157,36 @@ class LPGNN(torch.nn.Module):
         self._sage_aggregate: tuple[InputKey, Tensor] | None = None
         self._csr_cache: tuple[InputKey, Adj] | None = None
         self._graph_key: InputKey | None = None
-        self._y_norm: tuple[InputKey, tuple] | None = None
+        self._ops: GraphOps | None = None
 
-    def _y_propagate(self, t: Tensor, edge_index: Adj) -> Tensor:
-        """``KProp(y_steps)`` of ``t`` with the normalisation cached per (unchanged) graph."""
-        if self.y_prop.steps == 0:
-            return t
-        n = t.size(0)
-        cache = self._y_norm
-        if cache is None or not cache[0].matches(edge_index, extra=(n, t.dtype)):
-            norm = gcn_norm(edge_index, None, n, False, False, "source_to_target", t.dtype)
-            norm = norm if isinstance(norm, tuple) else (norm, None)
-            self._y_norm = cache = (InputKey(edge_index, extra=(n, t.dtype)), norm)
-        return self.y_prop(t, cache[1][0], cache[1][1])
+    def _shape(self) -> tuple:
+        """What must agree for models to be trained as one stack."""
+        return (self.backbone, self.in_channels, self.hidden_channels, self.heads,
+                self.num_classes, self.x_prop.steps, self.y_prop.steps)  # fmt: skip
+
+    def _drop(self, h: Tensor) -> Tensor:
+        """Dropout drawn from the model's own generator (global RNG without a seed)."""
+        p = self.dropout.p
+        if not self.training or p == 0.0:
+            return h
+        if p == 1.0:
+            return torch.zeros_like(h)
+        gen = None
+        if self.random_state is not None:
+            if self._generator is None or self._generator.device != h.device:
+                self._generator = torch.Generator(device=h.device)
+                self._generator.manual_seed(self.random_state + 1)
+            gen = self._generator
+        keep = torch.rand(h.shape, generator=gen, device=h.device, dtype=h.dtype) >= p
+        return h * keep / (1.0 - p)
+
+    def graph_ops(self, edge_index: Adj, num_nodes: int, dtype: torch.dtype) -> GraphOps:
+        """The graph's propagators, built once per (unchanged) graph."""
+        ei = as_edge_index(edge_index)
+        ops = self._ops
+        if ops is None or not ops.key.matches(ei, extra=(num_nodes, dtype)):
+            self._ops = ops = GraphOps(ei, num_nodes, dtype)
+        return ops
 
     def reset_parameters(self) -> None:
         for module in (self.x_prop, self.y_prop, self.conv1, self.conv2):
@@ -144,7 +195,8 @@ class LPGNN(torch.nn.Module):
         self._sage_aggregate = None
         self._csr_cache = None
         self._graph_key = None
-        self._y_norm = None
+        self._ops = None
+        self._generator = None
 
     def _csr(self, edge_index: Adj, num_nodes: int, dtype: torch.dtype | None = None) -> Adj:
         # The one-off propagations of the (wide) input features run as one sparse matmul with
@@ -160,12 +212,19 @@ class LPGNN(torch.nn.Module):
             )
         return cache[1]
 
-    def _check_inputs(self, x: Tensor, edge_index: Adj) -> None:
+    def _check_inputs(self, x: Tensor, edge_index: Adj, x_offset: Tensor | None) -> None:
         if not isinstance(x, Tensor) or not x.is_floating_point() or x.dim() != 2:
             raise InvalidParameterError(
                 f"x must be a 2-D floating-point tensor, got "
                 f"{getattr(x, 'dtype', type(x).__name__)} of shape "
                 f"{tuple(getattr(x, 'shape', ()))}"
+            )
+        if x_offset is not None and (
+            not isinstance(x_offset, Tensor) or tuple(x_offset.shape) != (x.size(1),)
+        ):
+            raise InvalidParameterError(
+                f"x_offset must be a tensor of shape ({x.size(1)},), got "
+                f"{tuple(getattr(x_offset, 'shape', ())) or type(x_offset).__name__}"
             )
         check_edge_index(edge_index, x.size(0))
         # GCNConv(cached=True) keeps the first graph's normalisation: drop it for a new graph.
@@ -177,27 +236,46 @@ class LPGNN(torch.nn.Module):
             self._target = None
             self._graph_key = InputKey(edge_index, extra=x.size(0))
 
-    def forward(self, x: Tensor, edge_index: Adj) -> Tensor:
-        """Class logits. Pass ``edge_index`` (COO, cheapest per epoch) or a sparse adjacency."""
-        h = self._hidden(x, edge_index)
-        return self.conv2(self.dropout(h), edge_index)
+    def forward(self, x: Tensor, edge_index: Adj, x_offset: Tensor | None = None) -> Tensor:
+        """Class logits. Pass ``edge_index`` (COO, cheapest per epoch) or a sparse adjacency,
+        and ``x_offset`` with the sparse output of ``FeaturePerturbation(sparse=True)``."""
+        h, ops = self._hidden(x, edge_index, x_offset)
+        if ops is not None:
+            return _stack.logits([self], h, ops, train=self.training)[0]
+        return self.conv2(self._drop(h), edge_index)
 
-    def forward_train_eval(self, x: Tensor, edge_index: Adj) -> tuple[Tensor, Tensor]:
+    def forward_train_eval(
+        self, x: Tensor, edge_index: Adj, x_offset: Tensor | None = None
+    ) -> tuple[Tensor, Tensor]:
         """Training-mode logits and, without gradient, eval-mode logits from one pass.
 
         Dropout acts only after the first layer, so both share the (costly) first layer.
         """
-        h = self._hidden(x, edge_index)
-        train = self.conv2(self.dropout(h), edge_index)
+        h, ops = self._hidden(x, edge_index, x_offset)
+        if ops is not None:
+            train = _stack.logits([self], h, ops, train=True)[0]
+            with torch.no_grad():
+                evaluated = _stack.logits([self], h.detach(), ops, train=False)[0]
+            return train, evaluated
+        train = self.conv2(self._drop(h), edge_index)
         with torch.no_grad():
             evaluated = self.conv2(h.detach(), edge_index)
         return train, evaluated
 
-    def _hidden(self, x: Tensor, edge_index: Adj) -> Tensor:
-        self._check_inputs(x, edge_index)
+    def _hidden(
+        self, x: Tensor, edge_index: Adj, x_offset: Tensor | None
+    ) -> tuple[Tensor, GraphOps | None]:
+        self._check_inputs(x, edge_index, x_offset)
+        if self.project_first:
+            ops = self.graph_ops(edge_index, x.size(0), x.dtype)
+            return _stack.hidden([self], [x], [x_offset], ops), ops
+        if x.layout != torch.strided:  # the propagate-then-project path is dense
+            x = x.to_dense() + (0 if x_offset is None else x_offset)
+        elif x_offset is not None:
+            x = x + x_offset
         # KProp(cached=True) returns its cached output while x and the graph are unchanged.
         x = self.x_prop(x, self._csr(edge_index, x.size(0), x.dtype))
-        return F.selu(self._first_layer(x, edge_index))
+        return F.selu(self._first_layer(x, edge_index)), None
 
     def _first_layer(self, x: Tensor, edge_index: Adj) -> Tensor:
         if self.backbone != "sage":
@@ -221,26 +299,20 @@ class LPGNN(torch.nn.Module):
 
     def label_target(self, data: Data, edge_index: Adj) -> Tensor:
         """Propagated one-hot noisy labels (test rows zeroed); computed once and cached."""
-        cache = self._target
-        if cache is None or not cache[0].matches(
-            data.y, data.train_mask, data.val_mask, edge_index
-        ):
-            labelled = data.train_mask | data.val_mask
-            onehot = F.one_hot(data.y, self.num_classes).float() * labelled[:, None]
-            key = InputKey(data.y, data.train_mask, data.val_mask, edge_index)
-            self._target = cache = (key, self._y_propagate(onehot, edge_index))
-        return cache[1]
+        ops = self.graph_ops(edge_index, data.y.size(0), torch.get_default_dtype())
+        return _stack.label_target(self, data, ops)
 
     def drop_loss(self, logits: Tensor, data: Data, edge_index: Adj) -> Tensor:
         """The Drop training loss on ``data.train_mask``."""
-        p = self.noisy_label_probabilities(logits, data)
-        mask = data.train_mask
-        if self.y_prop.steps > 0:
-            p = F.softmax(self._y_propagate(p, edge_index), dim=-1)
-            target = self.label_target(data, edge_index)
-            # Nodes with no labelled node K_y hops away carry no propagated label.
-            mask = mask & (target.sum(dim=-1) > 0)
-            y = target.argmax(dim=-1)
-        else:
-            y = data.y
-        return F.nll_loss(torch.log(p[mask] + 1e-20), y[mask])
+        ops = self.graph_ops(edge_index, logits.size(0), logits.dtype)
+        return _stack.drop_losses([self], [logits], [data], ops)[0]
+
+
+def as_edge_index(adj: Adj) -> Tensor:
+    """``edge_index`` (sources in row 0) of a COO ``edge_index`` or a sparse ``adj_t``."""
+    if isinstance(adj, Tensor) and adj.layout == torch.strided:
+        return adj
+    if isinstance(adj, Tensor):  # torch sparse adj_t: rows are targets
+        return adj.to_sparse_coo().coalesce().indices().flip(0)
+    row, col, _ = adj.coo()  # torch_sparse.SparseTensor adj_t
+    return torch.stack([col, row])

@@ -30,11 +30,31 @@ def _float_features(x: Any) -> torch.Tensor:
         )
     if x.is_complex():
         raise InvalidParameterError(f"data.x must hold real numbers, got {x.dtype}")
+    if x.layout != torch.strided:  # torch sparse: kept sparse (scipy CSR) for the sparse path
+        import scipy.sparse as sp
+
+        x = x.to_sparse_csr().cpu()
+        dtype = x.dtype if x.is_floating_point() else torch.get_default_dtype()
+        values = x.values().to(dtype).numpy()
+        if not np.all(np.isfinite(values)):
+            raise InvalidParameterError("data.x must be finite (no NaN or inf)")
+        return sp.csr_array(
+            (values, x.col_indices().numpy(), x.crow_indices().numpy()), shape=tuple(x.shape)
+        )
     if not x.is_floating_point():
         x = x.to(torch.get_default_dtype())
     if x.numel() and not torch.isfinite(x).all():
         raise InvalidParameterError("data.x must be finite (no NaN or inf)")
     return x
+
+
+def _column_range(x: Any) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-column minimum and maximum of a dense tensor or a scipy sparse matrix."""
+    if isinstance(x, torch.Tensor):
+        return x.min(dim=0).values, x.max(dim=0).values
+    lo = torch.from_numpy(np.asarray(x.min(axis=0).todense()).reshape(-1))
+    hi = torch.from_numpy(np.asarray(x.max(axis=0).todense()).reshape(-1))
+    return lo, hi
 
 
 @functional_transform("feature_perturbation")
@@ -59,6 +79,22 @@ class FeaturePerturbation(BaseTransform):
         random_state (int, optional): seed for reproducible perturbation (default: OS CSPRNG).
         accountant (BudgetAccountant, optional): charged :math:`\epsilon_x` per call; default:
             diffprivlib's default accountant. Checked before anything is perturbed.
+        sparse (bool, optional): return the rectified features as a sparse matrix plus a
+            per-column constant instead of a dense matrix (default ``False``). The encoder
+            sends only ``m`` of ``d`` features per node (``m = 1`` for every
+            :math:`\epsilon_x \le 3`), so the rectified matrix is
+            :math:`X' = S + \mathbf{1} c^\top` with ``S`` holding ``m`` entries per row:
+            ``data.x`` becomes ``S`` as a ``torch.sparse_csr`` tensor and ``data.x_offset`` the
+            column offsets ``c`` (shape ``(d,)``), which :class:`LPGNN` consumes without
+            densifying (``X'.to_dense()`` is ``data.x.to_dense() + data.x_offset``). With
+            ``epsilon=inf``, ``S`` holds the nonzeros of the normalised raw features. Only the
+            sampled entries of the input are read; memory is :math:`O(nm + d)`. The same
+            seed gives the same draws as the dense output.
+
+    Shapes:
+        - **input:** ``data.x`` :math:`(|\mathcal{V}|, F)` dense (any real dtype)
+        - **output:** ``data.x`` :math:`(|\mathcal{V}|, F')` (:math:`F' \le F`: constant
+          columns dropped), dense or sparse CSR; ``data.x_offset`` :math:`(F')` when sparse
 
     Raises:
         InvalidParameterError: (a ``ValueError`` and ``TypeError``) for a bad parameter or a
@@ -71,6 +107,7 @@ class FeaturePerturbation(BaseTransform):
         "m": [Interval(numbers.Integral, 1, None, closed="left"), Options(str, {"best", "max"})],
         "random_state": ["random_state"],
         "accountant": [BudgetAccountant, None],
+        "sparse": ["boolean"],
     }
 
     def __init__(
@@ -80,11 +117,13 @@ class FeaturePerturbation(BaseTransform):
         m: int | str = "best",
         random_state: Any = None,
         accountant: BudgetAccountant | None = None,
+        sparse: bool = False,
     ) -> None:
         self.epsilon = epsilon
         self.m = m
         self.random_state = random_state
         self.accountant = accountant
+        self.sparse = sparse
         check_params(self, self._params(), self._parameter_constraints)
 
     def _params(self) -> dict[str, Any]:
@@ -93,32 +132,93 @@ class FeaturePerturbation(BaseTransform):
     def forward(self, data: Data) -> Data:
         check_params(self, self._params(), self._parameter_constraints)
         x = _float_features(getattr(data, "x", None))
-        if x.size(0) == 0:
+        if x.shape[0] == 0:
             raise InvalidParameterError("data.x must hold at least one node")
-        lo, hi = x.min(dim=0).values, x.max(dim=0).values
+        lo, hi = _column_range(x)
         keep = hi > lo
+        if self.sparse:
+            data.x, data.x_offset = self._sparse(x, lo, hi, keep)
+            return data
+        if not isinstance(x, torch.Tensor):  # a sparse input on the dense path
+            x = torch.from_numpy(x.toarray())
         x = (x[:, keep] - lo[keep]) / (hi[keep] - lo[keep])
         if math.isinf(self.epsilon):  # raw features: an unbounded release, charged as such
-            accountant = BudgetAccountant.load_default(self.accountant)
-            budget_check(accountant, math.inf, 0.0)
-            budget_spend(accountant, math.inf, 0.0)
+            self._charge_inf()
         elif x.size(1) > 0:
-            mech = MultiBit(
-                epsilon=self.epsilon,
-                alpha=0.0,
-                beta=1.0,
-                m=self.m,
-                random_state=self.random_state,
-                accountant=self.accountant,  # None: diffprivlib's default accountant
-            )
+            mech = self._mechanism()
             encoded = mech.randomise(x.detach().cpu().numpy())
             rectified = mech.rectify(encoded, dtype=np.float64)
             x = torch.from_numpy(rectified).to(device=x.device, dtype=x.dtype)
         data.x = x
         return data
 
+    def _mechanism(self) -> MultiBit:
+        return MultiBit(
+            epsilon=self.epsilon,
+            alpha=0.0,
+            beta=1.0,
+            m=self.m,
+            random_state=self.random_state,
+            accountant=self.accountant,  # None: diffprivlib's default accountant
+        )
+
+    def _charge_inf(self) -> None:
+        accountant = BudgetAccountant.load_default(self.accountant)
+        budget_check(accountant, math.inf, 0.0)
+        budget_spend(accountant, math.inf, 0.0)
+
+    def _sparse(self, x: Any, lo, hi, keep) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(S, c)`` with ``S + 1 c^T`` the (normalised or rectified) features, S sparse CSR."""
+        import scipy.sparse as sp
+
+        n, dtype = x.shape[0], lo.dtype
+        device = x.device if isinstance(x, torch.Tensor) else torch.device("cpu")
+        cols = torch.nonzero(keep).view(-1)
+        lo, span = lo[cols], (hi - lo)[cols]
+        d = cols.numel()
+        if math.isinf(self.epsilon):
+            self._charge_inf()
+            # (x - lo) / span = x / span - lo / span: the nonzeros of x, scaled, plus a constant.
+            raw = x if sp.issparse(x) else sp.csr_array(x.detach().cpu().numpy())
+            raw = raw[:, cols.cpu().numpy()]
+            raw = sp.csr_array(raw @ sp.diags_array(1.0 / span.cpu().double().numpy()))
+            raw.sum_duplicates()  # canonical CSR: sorted, distinct column indices per row
+            indptr, indices, values = raw.indptr, raw.indices, raw.data
+            offset = (-lo / span).to(dtype)
+        elif d > 0:
+            mech = self._mechanism()
+
+            def gather(r, c):
+                c = torch.from_numpy(c)
+                if sp.issparse(x):
+                    v = torch.from_numpy(
+                        np.asarray(x[r.copy(), cols[c].numpy().copy()]).reshape(-1)
+                    )
+                else:
+                    v = x[torch.from_numpy(r).to(device), cols[c].to(device)].cpu()
+                return ((v.to(lo.dtype) - lo[c]) / span[c]).numpy()
+
+            idx, signs = mech.encode_entries(n, d, gather)
+            scale, mid = mech.rectifier(d)
+            m = idx.shape[1]
+            indptr, indices = np.arange(0, n * m + 1, m), idx.reshape(-1)
+            values = signs.reshape(-1).astype(np.float64) * scale
+            offset = torch.full((d,), mid, dtype=dtype)
+        else:
+            indptr, indices, values = np.zeros(n + 1), np.zeros(0), np.zeros(0)
+            offset = torch.zeros(0, dtype=dtype)
+        s = torch.sparse_csr_tensor(
+            torch.as_tensor(indptr, dtype=torch.int64),
+            torch.as_tensor(indices, dtype=torch.int64),
+            torch.as_tensor(values, dtype=dtype),
+            size=(n, d),
+            check_invariants=True,  # O(nnz); also silences torch's "checks disabled" warning
+        )
+        return s.to(device), offset.to(device)
+
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}(epsilon={self.epsilon}, m={self.m!r})"
+        extra = ", sparse=True" if self.sparse else ""
+        return f"{self.__class__.__name__}(epsilon={self.epsilon}, m={self.m!r}{extra})"
 
 
 @functional_transform("label_perturbation")

@@ -117,6 +117,14 @@ class MultiBit(AccountedMechanism):
         scale = d * (self.beta - self.alpha) / (2.0 * m) / math.tanh(self.epsilon / (2.0 * m))
         return m, scale, (self.alpha + self.beta) / 2.0
 
+    def rectifier(self, d: int) -> tuple[float, float]:
+        """``(scale, offset)`` of the rectifier :math:`x' = scale \\cdot x^* + offset` for ``d``
+        features (for consumers of :meth:`randomise_sparse` that keep :math:`x'` as a sparse
+        matrix plus a constant)."""
+        self._check_all(0.0)
+        _, scale, offset = self._rectifier(int(d))
+        return scale, offset
+
     def _matrix(self, value: Any) -> np.ndarray:
         # float32 features stay float32: only the sampled entries are ever computed with.
         x = as_real_array(value, keep_float=True)
@@ -131,10 +139,9 @@ class MultiBit(AccountedMechanism):
             )
         return x
 
-    def _sample_mask(self, n: int, d: int, m: int) -> np.ndarray:
-        """Boolean (n, d) mask with exactly ``m`` uniformly chosen True entries per row."""
-        mask = np.zeros((n, d), dtype=bool)
-        rows = np.arange(n)
+    def _sample_indices(self, n: int, d: int, m: int) -> np.ndarray:
+        """``(n, m)`` int64 array: ``m`` distinct, uniformly chosen feature indices per row,
+        sorted within each row."""
         if m * m <= d:
             # Few features: draw m indices per row, redraw the rare rows with a repeat.
             idx = uniform_int(self._rng, d, n * m).astype(np.int64).reshape(n, m)
@@ -144,35 +151,94 @@ class MultiBit(AccountedMechanism):
                 if bad.size == 0:
                     break
                 idx[bad] = uniform_int(self._rng, d, bad.size * m).astype(np.int64).reshape(-1, m)
-            mask[rows[:, None], idx] = True
-            return mask
+            return np.sort(idx, axis=1)
         # Many features: the m smallest of d uniform keys per row, a block of rows at a time.
+        idx = np.empty((n, m), dtype=np.int64)
         block = max(1, 2**22 // d)
         for start in range(0, n, block):
             stop = min(n, start + block)
             keys = uniform_float(self._rng, (stop - start) * d).reshape(stop - start, d)
-            top = np.argpartition(keys, m - 1, axis=1)[:, :m]
-            mask[rows[start:stop, None], top] = True
-        return mask
+            idx[start:stop] = np.argpartition(keys, m - 1, axis=1)[:, :m]
+        return np.sort(idx, axis=1)
 
-    def randomise(self, value: Any) -> np.ndarray:
-        """Encode a feature matrix; returns an int8 array of {-1, 0, 1} of the same shape."""
-        self._check_all(value)
-        x = self._matrix(value)
-        n, d = x.shape
+    def encode_entries(self, n: int, d: int, gather: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The encoder on ``n`` rows of ``d`` features, reading only the sampled entries.
+
+        ``gather(rows, cols)`` must return the values (in ``[alpha, beta]``) at the given
+        ``(n * m,)`` row and column indices. Returns ``(cols, signs)``: the sampled feature
+        indices, shape ``(n, m)`` int64 sorted within each row, and their encoded values
+        :math:`x^*_i`, shape ``(n, m)`` int8 in ``{-1, 1}``. Charges the accountant like
+        :meth:`randomise` (which is this plus a dense scatter; both draw identically).
+
+        Raises
+        ------
+        InvalidParameterError
+            ``gather`` returned values outside ``[alpha, beta]`` or of the wrong size.
+        """
+        self._check_all(0.0)
         m = self.sampled_features(d)
         accountant = self._accountant()
         t = self.epsilon / m
         # 1 / (e + 1) = expit(-t) and (e - 1) / (e + 1) = tanh(t / 2), stable for any t > 0
         base = 0.5 * (1.0 - math.tanh(t / 2.0))
         slope = math.tanh(t / 2.0)
-        mask = self._sample_mask(n, d, m)
-        scaled = (x[mask].astype(np.float64) - self.alpha) / (self.beta - self.alpha)
-        p = base + scaled * slope
-        out = np.zeros((n, d), dtype=np.int8)
-        out[mask] = np.where(bernoulli(self._rng, p), 1, -1)
+        cols = self._sample_indices(n, d, m)
+        rows = np.repeat(np.arange(n, dtype=np.int64), m)
+        values = np.asarray(gather(rows, cols.reshape(-1)), dtype=np.float64).reshape(-1)
+        if values.size != n * m:
+            raise InvalidParameterError(f"gather returned {values.size} values, need {n * m}")
+        if values.size and (values.min() < self.alpha or values.max() > self.beta):
+            raise InvalidParameterError(
+                f"value must lie in [alpha, beta] = [{self.alpha}, {self.beta}]; "
+                f"got range [{values.min()}, {values.max()}]"
+            )
+        p = base + (values - self.alpha) / (self.beta - self.alpha) * slope
+        signs = np.where(bernoulli(self._rng, p), 1, -1).astype(np.int8).reshape(n, m)
         self._spend(accountant)
+        return cols, signs
+
+    def randomise(self, value: Any) -> np.ndarray:
+        """Encode a feature matrix; returns an int8 array of {-1, 0, 1} of the same shape."""
+        self._check_all(value)
+        x = self._matrix(value)
+        n, d = x.shape
+        cols, signs = self.encode_entries(n, d, lambda r, c: x[r, c])
+        out = np.zeros((n, d), dtype=np.int8)
+        np.put_along_axis(out, cols, signs, axis=1)
         return out
+
+    def randomise_sparse(self, value: Any) -> Any:
+        """:meth:`randomise` as a ``scipy.sparse.csr_array`` (int8, exactly ``m`` stored
+        entries per row, the same draws under the same seed): the encoding of an
+        ``(n, d)`` matrix in ``O(n m)`` memory instead of ``O(n d)``. ``value`` may be a dense
+        array or a scipy sparse matrix; only the sampled entries are read.
+        """
+        import scipy.sparse as sp
+
+        self._check_all(0.0)
+        if sp.issparse(value):
+            x = sp.csr_array(value)
+            if x.ndim != 2 or 0 in x.shape:
+                raise InvalidParameterError(f"value must be a non-empty 2-D matrix, got {x.shape}")
+            if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+                raise InvalidParameterError(f"value must hold real numbers, got {x.dtype}")
+            if not np.all(np.isfinite(x.data)):
+                raise InvalidParameterError("value must be finite (no NaN or inf)")
+            lo, hi = x.min(), x.max()
+            if lo < self.alpha or hi > self.beta:
+                raise InvalidParameterError(
+                    f"value must lie in [alpha, beta] = [{self.alpha}, {self.beta}]; "
+                    f"got range [{lo}, {hi}]"
+                )
+            gather = lambda r, c: np.asarray(x[r, c]).reshape(-1)  # noqa: E731
+        else:
+            x = self._matrix(value)
+            gather = lambda r, c: x[r, c]  # noqa: E731
+        n, d = x.shape
+        cols, signs = self.encode_entries(n, d, gather)
+        m = cols.shape[1]
+        indptr = np.arange(0, n * m + 1, m, dtype=np.int64)
+        return sp.csr_array((signs.reshape(-1), cols.reshape(-1), indptr), shape=(n, d))
 
     def rectify(self, encoded: Any, dtype: Any = np.float64) -> np.ndarray:
         """Unbiased estimate of the features from the encoded matrix (same shape, ``dtype``)."""
