@@ -29,7 +29,8 @@ class KProp(MessagePassing):
 
     Args:
         steps (int): number of propagation steps :math:`K \ge 0`.
-        add_self_loops (bool, optional): add self loops before normalising. (default: ``False``)
+        add_self_loops (bool, optional): add self loops before normalising; requires
+            ``normalize=True``. (default: ``False``)
         normalize (bool, optional): apply the symmetric normalisation. (default: ``True``)
         cached (bool, optional): cache the output and return it again while the *same* input
             tensors (unmodified, by PyG's convention for transductive learning) are passed in;
@@ -74,6 +75,12 @@ class KProp(MessagePassing):
             },
             self._parameter_constraints,
         )
+        if add_self_loops and not normalize:  # the loops are added inside the normalisation
+            raise InvalidParameterError(
+                "The 'add_self_loops' parameter of KProp requires normalize=True "
+                "(self loops are added during normalisation, as in PyG's GCNConv); "
+                "got add_self_loops=True, normalize=False."
+            )
         kwargs.setdefault("aggr", "add")
         super().__init__(**kwargs)
         self.steps = int(steps)

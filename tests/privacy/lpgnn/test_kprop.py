@@ -74,3 +74,14 @@ def test_cached_output_and_reset(graph):
 def test_bad_steps(steps, error):
     with pytest.raises(error, match="steps"):
         KProp(steps)
+
+
+def test_self_loops_without_normalisation_is_refused_not_ignored():
+    """Self loops are added inside the normalisation; with ``normalize=False`` they would be
+    silently dropped, so the combination is an error (as PyG's GCNConv)."""
+    from ai4media_ext._validation import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match="add_self_loops.*normalize=True"):
+        KProp(2, add_self_loops=True, normalize=False)
+    KProp(2, add_self_loops=True, normalize=True)
+    KProp(2, add_self_loops=False, normalize=False)
