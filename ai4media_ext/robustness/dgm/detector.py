@@ -185,28 +185,29 @@ class GeneratorBackdoorDetector:
             raise InvalidParameterError(
                 "score='feature' needs a feature_extractor (nn.Module with a features method)"
             )
-        if self.statistic == "peak_ratio":
-            self.threshold_ = math.inf if self.threshold is None else float(self.threshold)
-        if self.mode == "difference":
-            if self.statistic == "max":
-                self.threshold_ = 0.1 if self.threshold is None else float(self.threshold)
-            return self
-        from sklearn.covariance import LedoitWolf  # noqa: PLC0415
+        fitted = None
+        if self.mode == "feature":
+            from sklearn.covariance import LedoitWolf  # noqa: PLC0415
 
-        if x is None or np.asarray(x).ndim < 2 or len(x) < 2:
-            raise InvalidParameterError("fit needs real samples x of shape (N, ...), N >= 2")
-        with torch.no_grad():
-            feats = self.feature_extractor.eval().features(
-                torch.as_tensor(np.asarray(x, np.float32))
-            )
-        lw = LedoitWolf().fit(feats.double().numpy())
-        self.mean_ = torch.as_tensor(lw.location_, dtype=torch.float32)
-        self.precision_ = torch.as_tensor(lw.precision_, dtype=torch.float32)
-        if self.statistic == "max":
-            fitted = self._mahalanobis(feats).numpy()
-            self.threshold_ = (
-                float(fitted.max()) if self.threshold is None else float(self.threshold)
-            )
+            if x is None or np.asarray(x).ndim < 2 or len(x) < 2:
+                raise InvalidParameterError("fit needs real samples x of shape (N, ...), N >= 2")
+            device = next(self.feature_extractor.parameters()).device
+            with torch.no_grad():
+                feats = self.feature_extractor.eval().features(
+                    torch.as_tensor(np.asarray(x, np.float32)).to(device)
+                )
+            lw = LedoitWolf().fit(feats.double().cpu().numpy())
+            self.mean_ = torch.as_tensor(lw.location_, dtype=torch.float32)
+            self.precision_ = torch.as_tensor(lw.precision_, dtype=torch.float32)
+            fitted = self._mahalanobis(feats)
+        if self.threshold is not None:
+            self.threshold_ = float(self.threshold)
+        elif self.statistic == "peak_ratio":
+            self.threshold_ = math.inf  # a ratio has no default threshold
+        elif fitted is None:
+            self.threshold_ = 0.1  # difference to the reference
+        else:
+            self.threshold_ = float(fitted.max())  # the largest score of the real samples
         return self
 
     def _mahalanobis(self, feats: torch.Tensor) -> torch.Tensor:
