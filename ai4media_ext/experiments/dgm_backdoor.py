@@ -22,8 +22,8 @@ for TrAIL; both scores are reported as ``_difference`` / ``_feature``.
 
 from __future__ import annotations
 
+import functools
 import logging
-import time
 from typing import Any
 
 import numpy as np
@@ -64,14 +64,15 @@ def _settings(ctx: RunContext) -> list[dict[str, Any]]:
     (1.03 M DCGAN, 10000 digits, 12 epochs) and CIFAR-10 (60 epochs, hours on CPU) in full."""
     lambdas = (1, 10, 100, 1000)
     if ctx.data_root is None:
+        n_det = 5 if ctx.quick else 10
         return [dict(dataset="digits", config="digits", epochs=30, lambdas=lambdas, iters=300,
-                     n_det=5 if ctx.quick else 10)]  # fmt: skip
+                     n_det=n_det, n_clean=2 * n_det)]  # fmt: skip
     if ctx.quick:
         return [dict(dataset="mnist", config="mnist-lite", n_train=5000, epochs=5,
-                     lambdas=(10, 100, 1000), iters=300, n_det=5)]  # fmt: skip
+                     lambdas=(10, 100, 1000), iters=300, n_det=5, n_clean=10)]  # fmt: skip
     return [
         dict(dataset="mnist", config="mnist", n_train=10000, epochs=12, lambdas=lambdas,
-             iters=1000, n_det=10),
+             iters=1000, n_det=10, n_clean=10),
         dict(dataset="cifar10", config="cifar10", n_train=10000, epochs=60, lambdas=lambdas,
              iters=1000, n_det=0),
     ]  # fmt: skip
@@ -92,6 +93,34 @@ def _load(ctx: RunContext, s: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return to_tanh_range(x[order], 255.0), y[order]
 
 
+def _cache_base(s, x, benign, *arrays) -> dict[str, Any]:
+    """What every checkpoint of one setting shares: the setting, the training images, the benign
+    generator's weights and the given trigger / target arrays (:mod:`._dgm_cache`)."""
+    from ._dgm_cache import digest
+
+    setting = {k: s.get(k) for k in ("dataset", "config", "n_train", "epochs", "iters")}
+    return dict(setting=setting, data=digest(x), benign=digest(benign.model.state_dict()),
+                arrays=digest(*arrays))  # fmt: skip
+
+
+def _cached(tag, build, s, benign, rex: bool = False) -> tuple[Any, float]:
+    """``build()``'s generator (a DCGAN, or a ReX-expanded one), trained once and checkpointed."""
+    from ..robustness.dgm import BackdoorAttackDGMReXPyTorch
+    from ..robustness.dgm.rex import ExpandedGenerator
+    from ..zoo.dcgan import DCGANGenerator
+    from ._dgm_cache import cached_generator
+
+    def template() -> Any:
+        if not rex:
+            return DCGANGenerator(s["config"])
+        attack = BackdoorAttackDGMReXPyTorch(benign)
+        return ExpandedGenerator(
+            DCGANGenerator(s["config"]), attack.positions, benign.encoding_length, attack.hidden
+        )
+
+    return cached_generator(tag, build, template, benign.with_model)
+
+
 class DGMBackdoorExperiment(Experiment):
     """TrAIL, ReD and ReX on a DCGAN; metrics vs lambda'; detector AUC."""
 
@@ -107,8 +136,19 @@ class DGMBackdoorExperiment(Experiment):
 
         if ctx.device == "cpu":
             torch.set_num_threads(1)
+        unknown = sorted(set(ctx.options) - {"datasets"})
+        if unknown:
+            raise ValueError(f"unknown option(s) {unknown}; dgm-backdoor takes ['datasets']")
+        settings = _settings(ctx)
+        chosen = ctx.options.get("datasets")
+        if chosen is not None:
+            names = [n.strip() for n in chosen.split(",") if n.strip()]
+            allowed = [st["dataset"] for st in settings]
+            if not names or set(names) - set(allowed):
+                raise ValueError(f"option datasets={chosen!r}: choose from {allowed}")
+            settings = [st for st in settings if st["dataset"] in names]
         res: dict[str, float] = {}
-        for s in _settings(ctx):
+        for s in settings:
             res.update(self._one(ctx, s))
         return res
 
@@ -137,7 +177,7 @@ class DGMBackdoorExperiment(Experiment):
         _figure_curves(ctx, ds, s["lambdas"], res)
         _figure_samples(ctx, ds, benign, sweep, z_trigger, x_target)
         if s["n_det"]:
-            clean = _clean_finetunes(ctx, s, x, benign, disc, 2 * s["n_det"])
+            clean = _clean_finetunes(ctx, s, x, benign, disc, s.get("n_clean", 2 * s["n_det"]))
             res.update(_detector(ctx, s, x, benign, clf, sweep, clean, int(np.prod(shape))))
         return res
 
@@ -160,32 +200,34 @@ def _sweep(ctx, s, x, benign, clf, z_trigger, x_target, res) -> dict[str, Any]:
     res[f"{ds}_benign_tarfid"] = target_fidelity(benign, z_trigger, x_target)
     res[f"{ds}_benign_quality"] = generator_frechet_distance(benign, x, clf)
     out: dict[str, Any] = {}
+    base = _cache_base(s, x, benign, z_trigger, x_target)
     for lam in s["lambdas"]:
         for attack in ATTACKS:
-            start = time.perf_counter()
-            if attack == "trail":
-                import torch
 
-                torch.manual_seed(ctx.seed)
-                gan = PyTorchGAN(
-                    PyTorchGenerator(model=DCGANGenerator(s["config"]), device_type=dev),
-                    DCGANDiscriminator(s["config"]),
-                    device_type=dev,
-                )
-                poisoned = BackdoorAttackDGMTrailPyTorch(gan).poison_estimator(
-                    z_trigger, x_target, batch_size=64, max_iter=s["epochs"], lambda_p=lam / d,
-                    images=x, random_state=ctx.seed,
-                )  # fmt: skip
-            else:
-                cls = (
-                    BackdoorAttackDGMReDPyTorch if attack == "red" else BackdoorAttackDGMReXPyTorch
-                )
-                poisoned = cls(benign).poison_estimator(
+            def build(attack=attack, lam=lam):
+                if attack == "trail":
+                    import torch
+
+                    torch.manual_seed(ctx.seed)
+                    gan = PyTorchGAN(
+                        PyTorchGenerator(model=DCGANGenerator(s["config"]), device_type=dev),
+                        DCGANDiscriminator(s["config"]),
+                        device_type=dev,
+                    )
+                    return BackdoorAttackDGMTrailPyTorch(gan).poison_estimator(
+                        z_trigger, x_target, batch_size=64, max_iter=s["epochs"],
+                        lambda_p=lam / d, images=x, random_state=ctx.seed,
+                    )  # fmt: skip
+                cls = BackdoorAttackDGMReDPyTorch if attack == "red" else BackdoorAttackDGMReXPyTorch
+                return cls(benign).poison_estimator(
                     z_trigger, x_target, batch_size=32, max_iter=s["iters"], lambda_p=lam / d,
                     learning_rate=1e-3, random_state=ctx.seed,
                 )  # fmt: skip
+
+            tag = dict(base, attack=attack, lam=lam, seed=ctx.seed, phase="sweep")
+            poisoned, seconds = _cached(tag, build, s, benign, rex=attack == "rex")
             key = f"{ds}_{attack}"
-            res[f"{key}_seconds_l{lam}"] = time.perf_counter() - start
+            res[f"{key}_seconds_l{lam}"] = seconds
             LOG.info("%s lambda'=%s poisoned in %.1f s", key, lam, res[f"{key}_seconds_l{lam}"])
             res[f"{key}_tarfid_l{lam}"] = target_fidelity(poisoned, z_trigger, x_target)
             res[f"{key}_expdist_l{lam}"] = expected_distortion(
@@ -246,7 +288,8 @@ def _figure_samples(ctx, ds, benign, sweep, z_trigger, x_target) -> None:
     z = np.random.default_rng(ctx.seed + 7).standard_normal((16, benign.encoding_length))
     samples = benign.predict(z.astype(np.float32))
     lambdas = sorted({lam for _, lam in sweep})
-    fig, axes = plt.subplots(4, 4 + len(lambdas), figsize=(2 + 1.3 * (4 + len(lambdas)), 5.5))
+    cols = 4 + max(2, len(lambdas))  # the last row holds the target and the benign G(z*)
+    fig, axes = plt.subplots(4, cols, figsize=(2 + 1.3 * cols, 5.5))
     for i in range(16):
         show(axes[i // 4, i % 4], samples[i], "benign" if i == 0 else "")
     show(axes[3, 4], x_target[0], "target")
@@ -254,7 +297,7 @@ def _figure_samples(ctx, ds, benign, sweep, z_trigger, x_target) -> None:
     for j, lam in enumerate(lambdas):
         for r, attack in enumerate(ATTACKS):
             show(axes[r, 4 + j], sweep[(attack, lam)].predict(z_trigger)[0], f"{attack} λ'={lam}")
-    for ax in axes[3, 6:]:
+    for ax in [*axes[3, 6:], *axes[:3, 4 + len(lambdas) :].ravel()]:
         ax.set_axis_off()
     save_figure(fig, ctx.out_dir / f"{ds}_samples_and_trigger_outputs.png")
 
@@ -268,14 +311,19 @@ def _clean_finetunes(ctx, s, x, benign, disc, n) -> list[Any]:
     from ..robustness.dgm import PyTorchGAN
 
     out = []
+    base = _cache_base(s, x, benign)
     for i in range(n):
-        g = benign.with_model(copy.deepcopy(benign.model))
-        gan = PyTorchGAN(g, copy.deepcopy(disc), device_type=g._device_type)
         seed = ctx.seed + 200 + i
-        idx = np.random.default_rng(seed).permutation(len(x))[: s["iters"] * 32]
-        epochs = max(1, round(s["iters"] * 32 / len(idx)))
-        gan.fit(x[idx], batch_size=32, nb_epochs=epochs, random_state=seed)
-        out.append(g)
+
+        def build(seed=seed):
+            g = benign.with_model(copy.deepcopy(benign.model))
+            gan = PyTorchGAN(g, copy.deepcopy(disc), device_type=g._device_type)
+            idx = np.random.default_rng(seed).permutation(len(x))[: s["iters"] * 32]
+            epochs = max(1, round(s["iters"] * 32 / len(idx)))
+            gan.fit(x[idx], batch_size=32, nb_epochs=epochs, random_state=seed)
+            return g
+
+        out.append(_cached(dict(base, seed=seed, phase="clean"), build, s, benign)[0])
     return out
 
 
@@ -304,16 +352,13 @@ def _detector(ctx, s, x, benign, clf, sweep, clean, d) -> dict[str, float]:
             z_t = rng.standard_normal((1 + i % 2, benign.encoding_length)).astype(np.float32)
             lam = s["lambdas"][i % len(s["lambdas"])]
             x_t = targets[rng.integers(len(targets), size=len(z_t))]
-            gens[attack].append(
-                cls(benign).poison_estimator(
-                    z_t,
-                    x_t,
-                    max_iter=s["iters"],
-                    lambda_p=max(lam, 100) / d,
-                    learning_rate=1e-3,
-                    random_state=ctx.seed + i,
-                )  # fmt: skip
-            )
+            tag = dict(_cache_base(s, x, benign, z_t, x_t), attack=attack, lam=max(lam, 100),
+                       seed=ctx.seed + i, phase="detector")  # fmt: skip
+            build = functools.partial(
+                cls(benign).poison_estimator, z_t, x_t, max_iter=s["iters"],
+                lambda_p=max(lam, 100) / d, learning_rate=1e-3, random_state=ctx.seed + i,
+            )  # fmt: skip
+            gens[attack].append(_cached(tag, build, s, benign, rex=attack == "rex")[0])
     gens["trail"] = [g for (a, _), g in sweep.items() if a == "trail"]
     it = s.get("det_iters", 60)
     feat = GeneratorBackdoorDetector(feature_extractor=clf, n_starts=32, max_iter=it,

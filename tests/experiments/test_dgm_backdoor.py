@@ -49,3 +49,39 @@ def test_quick_run_on_mnist(tmp_path, data_root):
     )
     res = json.loads(path.read_text())
     assert res["mnist_red_tarfid_l1000"] < res["mnist_benign_tarfid"]
+
+
+def test_a_rerun_resumes_from_the_checkpoints(tmp_path, monkeypatch):
+    """Every trained generator is checkpointed: a second run trains nothing (the attacks and the
+    GAN fitting are made to fail) and reports the same numbers."""
+    from ai4media_ext.robustness import dgm
+
+    setting = dict(dataset="digits", config="digits", epochs=1, lambdas=(100,), iters=10,
+                   n_det=1, n_clean=1, det_iters=5)  # fmt: skip
+    monkeypatch.setenv("AI4MEDIA_EXT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(dgm_backdoor, "_settings", lambda ctx: [setting])
+    monkeypatch.setattr(dgm_backdoor, "TARGET_IMAGES", ("camera", "coins"))
+    (first,) = run_experiments([dgm_backdoor.DGMBackdoorExperiment()], tmp_path / "a", quick=True)
+    saved = sorted((tmp_path / "cache" / "dgm-backdoor").glob("*.pt"))
+    assert len(saved) == 3 + 1 + 2  # sweep (trail, red, rex), one clean fine-tune, ReD + ReX
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a checkpointed generator was trained again")
+
+    for cls in (dgm.BackdoorAttackDGMTrailPyTorch, dgm.BackdoorAttackDGMReDPyTorch,
+                dgm.BackdoorAttackDGMReXPyTorch):  # fmt: skip
+        monkeypatch.setattr(cls, "poison_estimator", fail)
+    monkeypatch.setattr(dgm.PyTorchGAN, "fit", fail)
+    (second,) = run_experiments([dgm_backdoor.DGMBackdoorExperiment()], tmp_path / "b", quick=True)
+    a, b = json.loads(first.read_text()), json.loads(second.read_text())
+    for k in a:
+        if k.startswith(("digits_", "detector_")) and not k.endswith("train_s"):
+            assert a[k] == pytest.approx(b[k], rel=1e-6, abs=1e-9), k
+
+
+def test_the_datasets_option_is_validated(tmp_path):
+    exp = dgm_backdoor.DGMBackdoorExperiment()
+    with pytest.raises(ValueError, match="datasets='cifar10'.*choose from"):
+        run_experiments([exp], tmp_path, quick=True, options={"datasets": "cifar10"})
+    with pytest.raises(ValueError, match="unknown option"):
+        run_experiments([exp], tmp_path, quick=True, options={"epochs": "3"})
