@@ -153,7 +153,9 @@ class LPGNNExperiment(Experiment):
     Every argument overrides the grid that ``--quick`` / the full setting would choose; the
     environment variables ``AI4MEDIA_EXT_LPGNN_REPEATS``, ``..._EPOCHS``, ``..._DATASETS``,
     ``..._MODELS``, ``..._SETTINGS`` (comma-separated; settings as ``eps_x:eps_y``) and
-    ``..._MAX_STACK`` do the same from the command line
+    ``..._MAX_STACK`` do the same from the command line; ``plain_ce=False`` (or
+    ``AI4MEDIA_EXT_LPGNN_PLAIN_CE=0``) skips the plain cross-entropy ablation (GraphSAGE,
+    eps_x = eps_y = 1, no forward correction), e.g. when a grid is run in several parts
     (``ai4media-ext reproduce`` builds experiments without arguments). Repeats (and budget
     pairs with the same tuned K_x, K_y, lr and weight decay) are trained as one stack of at
     most ``max_stack`` models (:meth:`LPGNNTrainer.fit_many`, identical to separate runs).
@@ -172,6 +174,7 @@ class LPGNNExperiment(Experiment):
         repeats: int | None = None,
         epochs: int | None = None,
         max_stack: int | None = None,
+        plain_ce: bool | None = None,
     ) -> None:
         env = os.environ.get
         self.datasets = datasets or _env_list("AI4MEDIA_EXT_LPGNN_DATASETS")
@@ -183,6 +186,12 @@ class LPGNNExperiment(Experiment):
         self.repeats = repeats or (int(env("AI4MEDIA_EXT_LPGNN_REPEATS", 0)) or None)
         self.epochs = epochs or (int(env("AI4MEDIA_EXT_LPGNN_EPOCHS", 0)) or None)
         self.max_stack = max_stack or int(env("AI4MEDIA_EXT_LPGNN_MAX_STACK", 0)) or 12
+        if plain_ce is None:
+            flag = env("AI4MEDIA_EXT_LPGNN_PLAIN_CE", "1").strip().lower()
+            if flag not in ("0", "1", "false", "true"):
+                raise ValueError(f"AI4MEDIA_EXT_LPGNN_PLAIN_CE must be 0 or 1, got {flag!r}")
+            plain_ce = flag in ("1", "true")
+        self.plain_ce = plain_ce
 
     def _plan(self, ctx: RunContext) -> tuple[list[str], list[tuple[str, float, float]], int, int]:
         if ctx.data_root is None:
@@ -213,7 +222,8 @@ class LPGNNExperiment(Experiment):
             "split": "random 50/25/25",
         }
         jobs = [(d, *r, False) for d in datasets for r in runs]
-        jobs += [(d, "sage", 1.0, 1.0, True) for d in datasets]  # plain cross-entropy ablation
+        if self.plain_ce:  # plain cross-entropy ablation
+            jobs += [(d, "sage", 1.0, 1.0, True) for d in datasets]
         accs: dict[tuple, list[float]] = {job: [] for job in jobs}
         start = time.perf_counter()
         with tqdm(total=len(jobs) * repeats, desc=self.name, unit="run") as bar:
