@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import re
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -275,6 +277,9 @@ class LPGNNExperiment(Experiment):
                 ax = axes[i][j]
                 for ey in sorted({e for m, _, e in runs if m == model}):
                     xs = sorted({x for m, x, e in runs if m == model and e == ey})
+                    xs = [x for x in xs if key(dataset, model, x, ey) in results]
+                    if not xs:  # a merged grid may hold a pair for one data set only
+                        continue
                     pos = [EPS_X.index(x) if x in EPS_X else x for x in xs]
                     ys = [results[key(dataset, model, x, ey)] for x in xs]
                     err = [results[key(dataset, model, x, ey) + "_ci95"] for x in xs]
@@ -290,5 +295,58 @@ class LPGNNExperiment(Experiment):
                 ax.set_ylabel("test accuracy (%)")
                 ax.set_title(f"{dataset} — {model.upper()}")
                 ax.grid(alpha=0.3)
-                ax.legend(fontsize=7)
+                if ax.get_legend_handles_labels()[0]:
+                    ax.legend(fontsize=7)
+        fig.tight_layout()
         save_figure(fig, ctx.out_dir / "lpgnn_accuracy.png")
+
+
+_GRID_KEY = re.compile(
+    r"^(?P<d>[a-z]+)_(?P<m>gcn|sage|gat)_ex(?P<x>[0-9.e+-]+|inf)_ey(?P<y>[0-9.e+-]+|inf)$"
+)
+
+
+def merge_grid(paths: Sequence[str | os.PathLike[str]], out_dir: str | os.PathLike[str]) -> dict:
+    """Merge the ``results.json`` of runs of parts of the grid into one, with its figure.
+
+    A grid too long for one sitting is run in parts (``AI4MEDIA_EXT_LPGNN_MODELS`` /
+    ``..._SETTINGS`` / ``..._DATASETS``); this writes ``out_dir/results.json`` (every part's
+    accuracy keys, ``sources``, the summed ``train_seconds``) and ``out_dir/lpgnn_accuracy.png``
+    (one row per data set, one panel per backbone: the seed's Fig. 15 layout).
+
+    Raises:
+        ValueError: the parts differ in ``epochs``, ``n_repeats`` or ``split``, or two parts
+            report different values for the same key.
+    """
+    from pathlib import Path
+
+    from ._core import write_json_atomic
+
+    merged: dict[str, Any] = {}
+    shared = ("epochs", "n_repeats", "split", "accuracy_unit")
+    seconds = 0.0
+    for path in paths:
+        part = json.loads(Path(path).read_text())
+        for name in shared:
+            if name in merged and merged[name] != part.get(name):
+                raise ValueError(f"{path}: {name}={part.get(name)!r}, other parts {merged[name]!r}")
+            merged[name] = part.get(name)
+        seconds += float(part.get("train_seconds", 0.0))
+        for k, v in part.items():
+            base = k.removesuffix("_ci95").removesuffix("_ce")
+            if not _GRID_KEY.match(base):
+                continue
+            if k in merged and merged[k] != v:
+                raise ValueError(f"{path}: {k}={v} but another part has {merged[k]}")
+            merged[k] = v
+    merged["train_seconds"] = seconds
+    merged["sources"] = [str(p) for p in paths]
+    found = [_GRID_KEY.match(k) for k in merged]
+    found = [f for f in found if f]
+    datasets = sorted({f["d"] for f in found}, key=lambda d: (d != "cora", d))
+    runs = sorted({(f["m"], float(f["x"]), float(f["y"])) for f in found})
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / "results.json", merged)
+    LPGNNExperiment._plot(RunContext(out_dir=out), datasets, runs, merged)
+    return merged
