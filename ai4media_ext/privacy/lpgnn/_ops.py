@@ -34,6 +34,89 @@ class _SpMM(torch.autograd.Function):
         return None, None, ctx.a_t @ grad
 
 
+class _AttentionSpMM(torch.autograd.Function):
+    """``A(values) @ x`` for a fixed CSR pattern with trainable ``values`` (attention).
+
+    The backward pass gives ``x`` the transposed product and ``values`` the sampled product
+    ``<grad[i], x[j]>`` at the stored entries (``torch.sparse.sampled_addmm``), instead of the
+    ``E x C`` per-edge messages a gather-scatter implementation materialises.
+    """
+
+    @staticmethod
+    def forward(ctx, values: Tensor, x: Tensor, pattern: AttentionPattern) -> Tensor:  # noqa: D102
+        ctx.save_for_backward(values, x)
+        ctx.pattern = pattern
+        return pattern.matrix(values) @ x
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):  # noqa: D102
+        values, x = ctx.saved_tensors
+        p = ctx.pattern
+        grad_values = grad_x = None
+        if ctx.needs_input_grad[0]:
+            mask = p.matrix(torch.zeros_like(values))
+            grad_values = torch.sparse.sampled_addmm(mask, grad, x.t(), beta=0.0).values()
+        if ctx.needs_input_grad[1]:
+            grad_x = p.matrix_t(values) @ grad
+        return grad_values, grad_x, None
+
+
+class AttentionPattern:
+    """The CSR pattern of ``B`` attention heads over one graph, as one block-diagonal
+    ``(B N) x (B N)`` matrix (head ``b``'s block holds its per-edge coefficients), and its
+    transpose.
+
+    Args:
+        edge_index (Tensor): ``(2, E)``, messages from row 0 to row 1 (self loops included as
+            the layer wants them).
+        num_nodes (int): ``N``.
+        blocks (int): ``B``, heads times stacked models.
+    """
+
+    def __init__(self, edge_index: Tensor, num_nodes: int, blocks: int) -> None:
+        n, e = num_nodes, edge_index.size(1)
+        src, dst = edge_index[0], edge_index[1]
+        self.order = torch.argsort(dst * n + src, stable=True)  # rows: targets
+        rows, cols = dst[self.order], src[self.order]
+        order_t = torch.argsort(cols * n + rows, stable=True)  # rows: sources
+        shift = torch.arange(blocks, device=src.device)[:, None]
+        self.size = (blocks * n, blocks * n)
+        self.crow = self._crow(rows, n, e, blocks)
+        self.col = (cols[None] + shift * n).reshape(-1)
+        self.crow_t = self._crow(cols, n, e, blocks)
+        self.col_t = (rows[order_t][None] + shift * n).reshape(-1)
+        self.perm_t = (order_t[None] + shift * e).reshape(-1)
+
+    @staticmethod
+    def _crow(rows: Tensor, n: int, e: int, blocks: int) -> Tensor:
+        crow = torch.zeros(n + 1, dtype=torch.long, device=rows.device)
+        crow[1:] = torch.bincount(rows, minlength=n).cumsum(0)
+        shift = torch.arange(blocks, device=rows.device)[:, None] * e
+        return torch.cat([(crow[None, :-1] + shift).reshape(-1), crow.new_tensor([blocks * e])])
+
+    def values(self, alpha: Tensor) -> Tensor:
+        """``(E, B)`` per-edge coefficients in ``edge_index`` order -> the CSR values."""
+        return alpha[self.order].t().reshape(-1)
+
+    def matrix(self, values: Tensor) -> Tensor:
+        return torch.sparse_csr_tensor(self.crow, self.col, values, self.size)
+
+    def matrix_t(self, values: Tensor) -> Tensor:
+        return torch.sparse_csr_tensor(self.crow_t, self.col_t, values[self.perm_t], self.size)
+
+    def aggregate(self, alpha: Tensor, x: Tensor) -> Tensor:
+        """``out[i, b] = sum_{e = (j -> i)} alpha[e, b] x[j, b]``: ``alpha (E, B)``,
+        ``x (N, B, C)`` -> ``(N, B, C)``, with gradients for both."""
+        n, b, c = x.shape
+        flat = x.transpose(0, 1).reshape(b * n, c)
+        values = self.values(alpha)
+        if values.requires_grad or flat.requires_grad:
+            out = _AttentionSpMM.apply(values, flat, self)
+        else:
+            out = self.matrix(values) @ flat
+        return out.view(b, n, c).transpose(0, 1)
+
+
 class Propagator:
     """The linear map ``out[i] = sum_{j -> i} w_ij x[j]`` of weighted edges, as a CSR product.
 
@@ -119,6 +202,12 @@ class GraphOps:
 
         return self._get("gat", build)
 
+    def gat_pattern(self, conv, blocks: int) -> AttentionPattern:
+        """:class:`AttentionPattern` of ``GATConv``'s self-looped graph for ``blocks`` heads."""
+        ei = self.gat_edge_index(conv)
+        return self._get(("gat_pattern", conv.add_self_loops, blocks),
+                         lambda: AttentionPattern(ei, self.num_nodes, blocks))  # fmt: skip
+
 
 def project(x: Tensor, weight: Tensor, offset: Tensor | None = None) -> Tensor:
     """``(x + 1 offset^T) @ weight^T`` without densifying a sparse ``x``.
@@ -168,7 +257,8 @@ def gat_attend(convs, xs: Tensor, ops: GraphOps) -> Tensor:
     alpha = ((xs * att_src).sum(-1), (xs * att_dst).sum(-1))
     ei = ops.gat_edge_index(conv)
     alpha = conv.edge_updater(ei, alpha=alpha, edge_attr=None, size=None)
-    out = conv.propagate(ei, x=(xs, xs), alpha=alpha, size=None)
+    # GATConv's message is alpha * x_j summed at i: one CSR product per call
+    out = ops.gat_pattern(conv, xs.size(1)).aggregate(alpha, xs)
     n, r = out.size(0), len(convs)
     out = out.reshape(n, -1) if conv.concat else out.view(n, r, conv.heads, -1).mean(2).view(n, -1)
     return _add_bias(out, convs)
