@@ -21,8 +21,14 @@ guard exits with status 1 when the latter is broken.
 model graphs (4 blocks, mean degree 10, sparse binary features: 10 of 1,000 per node) of 10^4
 to 10^6 nodes, as keys ``scaling_<n>_epoch_s`` / ``scaling_<n>_peak_rss_mb`` and a figure.
 
+``--gat`` instead times the GAT backbone (eps_x = eps_y = 1, K_x = 2, K_y = 4, sparse path) in
+one process with its attention aggregation as the CSR product (``AttentionPattern``, the new
+path) and as per-edge messages gathered and scattered (what ``GATConv.propagate`` does, the
+former path): keys ``gat_csr_epoch_s``, ``gat_gather_scatter_epoch_s``, their ratio and both
+test accuracies (the same model, so equal up to float summation order).
+
 Run: OMP_NUM_THREADS=1 python benchmarks/bench_lpgnn.py --data-root ../shared/data \
-        [--epochs 20] [--scaling] [--out /tmp/bench_lpgnn]
+        [--epochs 20] [--scaling | --gat] [--out /tmp/bench_lpgnn]
 """
 
 from __future__ import annotations
@@ -119,6 +125,54 @@ def run_variant(variant: str, data_root: str, epochs: int) -> dict[str, float]:
     return out
 
 
+def run_gat(data_root: str, epochs: int) -> dict[str, float]:
+    """GAT epoch time, CSR attention product vs per-edge gather-scatter, same process."""
+    import torch
+    import torch_geometric.transforms as T
+
+    from ai4media_ext.data import load_facebook
+    from ai4media_ext.privacy.lpgnn import (
+        LPGNN,
+        FeaturePerturbation,
+        LabelPerturbation,
+        LPGNNTrainer,
+    )
+    from ai4media_ext.privacy.lpgnn._ops import AttentionPattern
+
+    def gather_scatter(self, alpha, x):  # GATConv's message alpha * x_j, summed at i
+        ei = self._edge_index
+        return torch.zeros_like(x).index_add(0, ei[1], alpha.unsqueeze(-1) * x[ei[0]])
+
+    warnings.filterwarnings("ignore")
+    torch.manual_seed(0)
+    graph = load_facebook(data_root)
+    graph.x = graph.x.to_sparse_csr()
+    data = T.RandomNodeSplit(split="train_rest", num_val=0.25, num_test=0.25)(graph)
+    data = FeaturePerturbation(1.0, random_state=0, sparse=True)(data)
+    data = LabelPerturbation(1.0, random_state=1)(data)
+    original_init, original = AttentionPattern.__init__, AttentionPattern.aggregate
+
+    def init(self, edge_index, num_nodes, blocks):
+        original_init(self, edge_index, num_nodes, blocks)
+        self._edge_index = edge_index
+
+    AttentionPattern.__init__ = init
+    out: dict[str, float] = {}
+    for variant, fn in (("csr", original), ("gather_scatter", gather_scatter), ("csr", original)):
+        AttentionPattern.aggregate = fn
+        model = LPGNN(data.num_features, 4, backbone="gat", x_steps=2, y_steps=4, random_state=0)
+        trainer = LPGNNTrainer(epochs=epochs)
+        start = time.perf_counter()
+        trainer.fit(model, data)
+        out[f"gat_{variant}_epoch_s"] = (time.perf_counter() - start) / epochs  # 2nd csr: warm
+        out[f"gat_{variant}_test_acc"] = trainer.evaluate(model, data)
+    AttentionPattern.__init__, AttentionPattern.aggregate = original_init, original
+    out["gat_epoch_time_ratio_gather_scatter_vs_csr"] = (
+        out["gat_gather_scatter_epoch_s"] / out["gat_csr_epoch_s"]
+    )
+    return out
+
+
 def sbm_graph(n: int, seed: int = 0, blocks: int = 4, degree: float = 10.0, d: int = 1000):
     """A stochastic block model graph (equal-size blocks in expectation, 90% of the edges
     inside a block, mean degree about ``degree``) with sparse binary features (10 per node,
@@ -206,10 +260,14 @@ def main() -> None:
     parser.add_argument("--variant", choices=("sparse", "dense", "plain"))
     parser.add_argument("--scaling", action="store_true")
     parser.add_argument("--scaling-n", type=int)
+    parser.add_argument("--gat", action="store_true", help="GAT: CSR vs gather-scatter attention")
     parser.add_argument("--out", default=None, help="folder for results.json and the figure")
     args = parser.parse_args()
     if args.variant:
         print(json.dumps(run_variant(args.variant, args.data_root, args.epochs)))
+        return
+    if args.gat:
+        print(json.dumps(run_gat(args.data_root, args.epochs), indent=2))
         return
     if args.scaling_n:
         print(json.dumps(run_scaling(args.scaling_n, max(2, args.epochs // 4))))
