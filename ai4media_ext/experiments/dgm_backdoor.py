@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from typing import Any
 
 import numpy as np
@@ -134,7 +135,9 @@ class DGMBackdoorExperiment(Experiment):
     def run(self, ctx: RunContext) -> dict[str, float]:
         import torch
 
-        if ctx.device == "cpu":
+        if ctx.device == "cpu" and "OMP_NUM_THREADS" not in os.environ:
+            # libgomp spin-waits: 2 threads beside another job are ~3x slower (feasibility §3.1);
+            # an explicit OMP_NUM_THREADS (e.g. 2 with OMP_WAIT_POLICY=PASSIVE) is respected
             torch.set_num_threads(1)
         unknown = sorted(set(ctx.options) - {"datasets"})
         if unknown:
