@@ -78,6 +78,8 @@ class AttentionPattern:
         src, dst = edge_index[0], edge_index[1]
         self.order = torch.argsort(dst * n + src, stable=True)  # rows: targets
         rows, cols = dst[self.order], src[self.order]
+        self.rows, self.cols = rows, cols
+        self.lengths = torch.bincount(rows, minlength=n)
         order_t = torch.argsort(cols * n + rows, stable=True)  # rows: sources
         shift = torch.arange(blocks, device=src.device)[:, None]
         self.size = (blocks * n, blocks * n)
@@ -94,9 +96,21 @@ class AttentionPattern:
         shift = torch.arange(blocks, device=rows.device)[:, None] * e
         return torch.cat([(crow[None, :-1] + shift).reshape(-1), crow.new_tensor([blocks * e])])
 
-    def values(self, alpha: Tensor) -> Tensor:
-        """``(E, B)`` per-edge coefficients in ``edge_index`` order -> the CSR values."""
-        return alpha[self.order].t().reshape(-1)
+    def softmax(self, a_src: Tensor, a_dst: Tensor, negative_slope: float) -> Tensor:
+        """``GATConv``'s attention coefficients, in CSR (target-sorted) edge order, ``(E, B)``:
+        ``softmax_i(leaky_relu(a_src[j] + a_dst[i]))`` over the edges into each ``i``, with
+        PyG's detached maximum and its ``1e-16`` in the denominator; per-target sums are
+        segment reductions over the sorted edges (no scatter)."""
+        logits = F.leaky_relu(a_src[self.cols] + a_dst[self.rows], negative_slope)
+        peak = torch.segment_reduce(logits.detach(), "max", lengths=self.lengths, unsafe=True)
+        ex = (logits - peak[self.rows]).exp()
+        total = torch.segment_reduce(ex, "sum", lengths=self.lengths, unsafe=True) + 1e-16
+        return ex / total[self.rows]
+
+    def values(self, alpha: Tensor, sorted_edges: bool = False) -> Tensor:
+        """``(E, B)`` per-edge coefficients in ``edge_index`` order (or already in CSR order
+        with ``sorted_edges``) -> the CSR values."""
+        return (alpha if sorted_edges else alpha[self.order]).t().reshape(-1)
 
     def matrix(self, values: Tensor) -> Tensor:
         return torch.sparse_csr_tensor(self.crow, self.col, values, self.size)
@@ -104,12 +118,13 @@ class AttentionPattern:
     def matrix_t(self, values: Tensor) -> Tensor:
         return torch.sparse_csr_tensor(self.crow_t, self.col_t, values[self.perm_t], self.size)
 
-    def aggregate(self, alpha: Tensor, x: Tensor) -> Tensor:
-        """``out[i, b] = sum_{e = (j -> i)} alpha[e, b] x[j, b]``: ``alpha (E, B)``,
-        ``x (N, B, C)`` -> ``(N, B, C)``, with gradients for both."""
+    def aggregate(self, alpha: Tensor, x: Tensor, sorted_edges: bool = False) -> Tensor:
+        """``out[i, b] = sum_{e = (j -> i)} alpha[e, b] x[j, b]``: ``alpha (E, B)`` (in
+        ``edge_index`` order, or CSR order with ``sorted_edges``), ``x (N, B, C)`` ->
+        ``(N, B, C)``, with gradients for both."""
         n, b, c = x.shape
         flat = x.transpose(0, 1).reshape(b * n, c)
-        values = self.values(alpha)
+        values = self.values(alpha, sorted_edges)
         if values.requires_grad or flat.requires_grad:
             out = _AttentionSpMM.apply(values, flat, self)
         else:
@@ -250,15 +265,20 @@ def gat_attend(convs, xs: Tensor, ops: GraphOps) -> Tensor:
     Returns:
         Tensor: ``(N, R * H * C)`` (``concat=True``) or ``(N, R * C)`` (head mean), with the
         biases added.
+
+    Equal to ``GATConv``'s ``edge_updater`` + ``propagate`` in eval mode (tests: outputs and
+    gradients); in training the attention dropout mask is drawn over the edges in CSR order,
+    so it is a different draw from the same distribution than PyG's.
     """
     conv = convs[0]
     att_src = torch.cat([c.att_src for c in convs], dim=1)
     att_dst = torch.cat([c.att_dst for c in convs], dim=1)
-    alpha = ((xs * att_src).sum(-1), (xs * att_dst).sum(-1))
-    ei = ops.gat_edge_index(conv)
-    alpha = conv.edge_updater(ei, alpha=alpha, edge_attr=None, size=None)
-    # GATConv's message is alpha * x_j summed at i: one CSR product per call
-    out = ops.gat_pattern(conv, xs.size(1)).aggregate(alpha, xs)
+    pattern = ops.gat_pattern(conv, xs.size(1))
+    # GATConv.edge_update (leaky ReLU, softmax over each target's edges, attention dropout),
+    # then its message alpha * x_j summed at i, in the pattern's CSR edge order
+    alpha = pattern.softmax((xs * att_src).sum(-1), (xs * att_dst).sum(-1), conv.negative_slope)
+    alpha = F.dropout(alpha, p=conv.dropout, training=conv.training)
+    out = pattern.aggregate(alpha, xs, sorted_edges=True)
     n, r = out.size(0), len(convs)
     out = out.reshape(n, -1) if conv.concat else out.view(n, r, conv.heads, -1).mean(2).view(n, -1)
     return _add_bias(out, convs)
