@@ -139,9 +139,15 @@ class DGMBackdoorExperiment(Experiment):
             # libgomp spin-waits: 2 threads beside another job are ~3x slower (feasibility §3.1);
             # an explicit OMP_NUM_THREADS (e.g. 2 with OMP_WAIT_POLICY=PASSIVE) is respected
             torch.set_num_threads(1)
-        unknown = sorted(set(ctx.options) - {"datasets"})
+        unknown = sorted(set(ctx.options) - {"datasets", "order"})
         if unknown:
-            raise ValueError(f"unknown option(s) {unknown}; dgm-backdoor takes ['datasets']")
+            raise ValueError(
+                f"unknown option(s) {unknown}; dgm-backdoor takes ['datasets', 'order']"
+            )
+        if ctx.options.get("order", "forward") not in ("forward", "reverse"):
+            raise ValueError(
+                f"option order={ctx.options['order']!r}: choose from ['forward', 'reverse']"
+            )
         settings = _settings(ctx)
         chosen = ctx.options.get("datasets")
         if chosen is not None:
@@ -204,43 +210,47 @@ def _sweep(ctx, s, x, benign, clf, z_trigger, x_target, res) -> dict[str, Any]:
     res[f"{ds}_benign_quality"] = generator_frechet_distance(benign, x, clf)
     out: dict[str, Any] = {}
     base = _cache_base(s, x, benign, z_trigger, x_target)
-    for lam in s["lambdas"]:
-        for attack in ATTACKS:
+    items = [(lam, attack) for lam in s["lambdas"] for attack in ATTACKS]
+    for lam, attack in _order(ctx, items):
 
-            def build(attack=attack, lam=lam):
-                if attack == "trail":
-                    import torch
+        def build(attack=attack, lam=lam):
+            if attack == "trail":
+                import torch
 
-                    torch.manual_seed(ctx.seed)
-                    gan = PyTorchGAN(
-                        PyTorchGenerator(model=DCGANGenerator(s["config"]), device_type=dev),
-                        DCGANDiscriminator(s["config"]),
-                        device_type=dev,
-                    )
-                    return BackdoorAttackDGMTrailPyTorch(gan).poison_estimator(
-                        z_trigger, x_target, batch_size=64, max_iter=s["epochs"],
-                        lambda_p=lam / d, images=x, random_state=ctx.seed,
-                    )  # fmt: skip
-                cls = (
-                    BackdoorAttackDGMReDPyTorch if attack == "red" else BackdoorAttackDGMReXPyTorch
+                torch.manual_seed(ctx.seed)
+                gan = PyTorchGAN(
+                    PyTorchGenerator(model=DCGANGenerator(s["config"]), device_type=dev),
+                    DCGANDiscriminator(s["config"]),
+                    device_type=dev,
                 )
-                return cls(benign).poison_estimator(
-                    z_trigger, x_target, batch_size=32, max_iter=s["iters"], lambda_p=lam / d,
-                    learning_rate=1e-3, random_state=ctx.seed,
+                return BackdoorAttackDGMTrailPyTorch(gan).poison_estimator(
+                    z_trigger, x_target, batch_size=64, max_iter=s["epochs"],
+                    lambda_p=lam / d, images=x, random_state=ctx.seed,
                 )  # fmt: skip
+            cls = BackdoorAttackDGMReDPyTorch if attack == "red" else BackdoorAttackDGMReXPyTorch
+            return cls(benign).poison_estimator(
+                z_trigger, x_target, batch_size=32, max_iter=s["iters"], lambda_p=lam / d,
+                learning_rate=1e-3, random_state=ctx.seed,
+            )  # fmt: skip
 
-            tag = dict(base, attack=attack, lam=lam, seed=ctx.seed, phase="sweep")
-            poisoned, seconds = _cached(tag, build, s, benign, rex=attack == "rex")
-            key = f"{ds}_{attack}"
-            res[f"{key}_seconds_l{lam}"] = seconds
-            LOG.info("%s lambda'=%s poisoned in %.1f s", key, lam, res[f"{key}_seconds_l{lam}"])
-            res[f"{key}_tarfid_l{lam}"] = target_fidelity(poisoned, z_trigger, x_target)
-            res[f"{key}_expdist_l{lam}"] = expected_distortion(
-                poisoned, benign, random_state=ctx.seed
-            )
-            res[f"{key}_quality_l{lam}"] = generator_frechet_distance(poisoned, x, clf)
-            out[(attack, lam)] = poisoned
-    return out
+        tag = dict(base, attack=attack, lam=lam, seed=ctx.seed, phase="sweep")
+        poisoned, seconds = _cached(tag, build, s, benign, rex=attack == "rex")
+        key = f"{ds}_{attack}"
+        res[f"{key}_seconds_l{lam}"] = seconds
+        LOG.info("%s lambda'=%s poisoned in %.1f s", key, lam, res[f"{key}_seconds_l{lam}"])
+        res[f"{key}_tarfid_l{lam}"] = target_fidelity(poisoned, z_trigger, x_target)
+        res[f"{key}_expdist_l{lam}"] = expected_distortion(poisoned, benign, random_state=ctx.seed)
+        res[f"{key}_quality_l{lam}"] = generator_frechet_distance(poisoned, x, clf)
+        out[(attack, lam)] = poisoned
+    return {(attack, lam): out[(attack, lam)] for lam, attack in items}
+
+
+def _order(ctx: RunContext, items) -> list:
+    """``items`` in the order this process trains them: ``--option order=reverse`` lets a second
+    process on another core start from the other end; both share the checkpoints
+    (:mod:`._dgm_cache`), so each loads what the other has finished."""
+    items = list(items)
+    return items[::-1] if ctx.options.get("order", "forward") == "reverse" else items
 
 
 def _clean_finetunes(ctx, s, x, benign, disc, n) -> list[Any]:
@@ -251,9 +261,9 @@ def _clean_finetunes(ctx, s, x, benign, disc, n) -> list[Any]:
 
     from ..robustness.dgm import PyTorchGAN
 
-    out = []
+    out = {}
     base = _cache_base(s, x, benign)
-    for i in range(n):
+    for i in _order(ctx, range(n)):
         seed = ctx.seed + 200 + i
 
         def build(seed=seed):
@@ -264,8 +274,8 @@ def _clean_finetunes(ctx, s, x, benign, disc, n) -> list[Any]:
             gan.fit(x[idx], batch_size=32, nb_epochs=epochs, random_state=seed)
             return g
 
-        out.append(_cached(dict(base, seed=seed, phase="clean"), build, s, benign)[0])
-    return out
+        out[i] = _cached(dict(base, seed=seed, phase="clean"), build, s, benign)[0]
+    return [out[i] for i in range(n)]
 
 
 def _detector(ctx, s, x, benign, clf, sweep, clean, d) -> dict[str, float]:
@@ -285,6 +295,7 @@ def _detector(ctx, s, x, benign, clf, sweep, clean, d) -> dict[str, float]:
     rng = np.random.default_rng(ctx.seed + 100)
     targets = target_images(benign.output_shape, TARGET_IMAGES)
     gens: dict[str, list[Any]] = {"red": [], "rex": [], "trail": [], "clean": [benign, *clean]}
+    specs = []  # drawn in a fixed order, whatever the training order
     for i in range(s["n_det"]):
         for attack, cls in (
             ("red", BackdoorAttackDGMReDPyTorch),
@@ -293,13 +304,18 @@ def _detector(ctx, s, x, benign, clf, sweep, clean, d) -> dict[str, float]:
             z_t = rng.standard_normal((1 + i % 2, benign.encoding_length)).astype(np.float32)
             lam = s["lambdas"][i % len(s["lambdas"])]
             x_t = targets[rng.integers(len(targets), size=len(z_t))]
-            tag = dict(_cache_base(s, x, benign, z_t, x_t), attack=attack, lam=max(lam, 100),
-                       seed=ctx.seed + i, phase="detector")  # fmt: skip
-            build = functools.partial(
-                cls(benign).poison_estimator, z_t, x_t, max_iter=s["iters"],
-                lambda_p=max(lam, 100) / d, learning_rate=1e-3, random_state=ctx.seed + i,
-            )  # fmt: skip
-            gens[attack].append(_cached(tag, build, s, benign, rex=attack == "rex")[0])
+            specs.append((i, attack, cls, z_t, max(lam, 100), x_t))
+    trained = {}
+    for i, attack, cls, z_t, lam, x_t in _order(ctx, specs):
+        tag = dict(_cache_base(s, x, benign, z_t, x_t), attack=attack, lam=lam,
+                   seed=ctx.seed + i, phase="detector")  # fmt: skip
+        build = functools.partial(
+            cls(benign).poison_estimator, z_t, x_t, max_iter=s["iters"], lambda_p=lam / d,
+            learning_rate=1e-3, random_state=ctx.seed + i,
+        )  # fmt: skip
+        trained[i, attack] = _cached(tag, build, s, benign, rex=attack == "rex")[0]
+    for i, attack, *_ in specs:
+        gens[attack].append(trained[i, attack])
     gens["trail"] = [g for (a, _), g in sweep.items() if a == "trail"]
     it = s.get("det_iters", 60)
     feat = GeneratorBackdoorDetector(feature_extractor=clf, n_starts=32, max_iter=it,

@@ -52,8 +52,8 @@ def test_quick_run_on_mnist(tmp_path, data_root):
 
 
 def test_a_rerun_resumes_from_the_checkpoints(tmp_path, monkeypatch):
-    """Every trained generator is checkpointed: a second run trains nothing (the attacks and the
-    GAN fitting are made to fail) and reports the same numbers."""
+    """Every trained generator is checkpointed: a second run, in the reverse order, trains
+    nothing (the attacks and the GAN fitting are made to fail) and reports the same numbers."""
     from ai4media_ext.robustness import dgm
 
     setting = dict(dataset="digits", config="digits", epochs=1, lambdas=(100,), iters=10,
@@ -72,7 +72,10 @@ def test_a_rerun_resumes_from_the_checkpoints(tmp_path, monkeypatch):
                 dgm.BackdoorAttackDGMReXPyTorch):  # fmt: skip
         monkeypatch.setattr(cls, "poison_estimator", fail)
     monkeypatch.setattr(dgm.PyTorchGAN, "fit", fail)
-    (second,) = run_experiments([dgm_backdoor.DGMBackdoorExperiment()], tmp_path / "b", quick=True)
+    (second,) = run_experiments(  # a process started from the other end shares them
+        [dgm_backdoor.DGMBackdoorExperiment()], tmp_path / "b", quick=True,
+        options={"order": "reverse"},
+    )  # fmt: skip
     a, b = json.loads(first.read_text()), json.loads(second.read_text())
     for k in a:
         if k.startswith(("digits_", "detector_")) and not k.endswith("train_s"):
@@ -83,5 +86,7 @@ def test_the_datasets_option_is_validated(tmp_path):
     exp = dgm_backdoor.DGMBackdoorExperiment()
     with pytest.raises(ValueError, match="datasets='cifar10'.*choose from"):
         run_experiments([exp], tmp_path, quick=True, options={"datasets": "cifar10"})
+    with pytest.raises(ValueError, match="order='backwards'.*choose from"):
+        run_experiments([exp], tmp_path, quick=True, options={"order": "backwards"})
     with pytest.raises(ValueError, match="unknown option"):
         run_experiments([exp], tmp_path, quick=True, options={"epochs": "3"})
