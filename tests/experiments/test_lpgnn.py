@@ -59,3 +59,14 @@ def test_parts_of_a_grid_merge_into_one_figure(tmp_path):
     with pytest.raises(ValueError, match="epochs=4"):
         merge_grid(parts, tmp_path / "bad")
     assert not (tmp_path / "bad" / "results.json").exists()
+
+
+def test_gat_stacks_are_capped_on_cpu_only():
+    exp = LPGNNExperiment(max_stack=12)
+    exp._seed = 0
+    jobs = [("cora", model, 1.0, 1.0, False) for model in ("gat", "sage")]
+    cpu = exp._stacks("cora", jobs, repeats=7, device="cpu")
+    assert [len(s) for s in cpu if s[0][0][1] == "gat"] == [3, 3, 1]
+    assert [len(s) for s in cpu if s[0][0][1] == "sage"] == [7]
+    gpu = exp._stacks("cora", jobs, repeats=7, device="cuda")
+    assert [len(s) for s in gpu] == [7, 7]
