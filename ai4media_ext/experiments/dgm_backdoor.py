@@ -291,6 +291,7 @@ def _detector(ctx, s, x, benign, clf, sweep, clean, d) -> dict[str, float]:
         BackdoorAttackDGMReXPyTorch,
         GeneratorBackdoorDetector,
     )
+    from ._dgm_cache import digest
 
     rng = np.random.default_rng(ctx.seed + 100)
     targets = target_images(benign.output_shape, TARGET_IMAGES)
@@ -306,9 +307,10 @@ def _detector(ctx, s, x, benign, clf, sweep, clean, d) -> dict[str, float]:
             x_t = targets[rng.integers(len(targets), size=len(z_t))]
             specs.append((i, attack, cls, z_t, max(lam, 100), x_t))
     trained = {}
+    base = _cache_base(s, x, benign)  # the images and benign weights are hashed once
     for i, attack, cls, z_t, lam, x_t in _order(ctx, specs):
-        tag = dict(_cache_base(s, x, benign, z_t, x_t), attack=attack, lam=lam,
-                   seed=ctx.seed + i, phase="detector")  # fmt: skip
+        tag = dict(base, arrays=digest(z_t, x_t), attack=attack, lam=lam, seed=ctx.seed + i,
+                   phase="detector")  # fmt: skip
         build = functools.partial(
             cls(benign).poison_estimator, z_t, x_t, max_iter=s["iters"], lambda_p=lam / d,
             learning_rate=1e-3, random_state=ctx.seed + i,

@@ -107,24 +107,19 @@ class AttentionPattern:
         total = torch.segment_reduce(ex, "sum", lengths=self.lengths, unsafe=True) + 1e-16
         return ex / total[self.rows]
 
-    def values(self, alpha: Tensor, sorted_edges: bool = False) -> Tensor:
-        """``(E, B)`` per-edge coefficients in ``edge_index`` order (or already in CSR order
-        with ``sorted_edges``) -> the CSR values."""
-        return (alpha if sorted_edges else alpha[self.order]).t().reshape(-1)
-
     def matrix(self, values: Tensor) -> Tensor:
         return torch.sparse_csr_tensor(self.crow, self.col, values, self.size)
 
     def matrix_t(self, values: Tensor) -> Tensor:
         return torch.sparse_csr_tensor(self.crow_t, self.col_t, values[self.perm_t], self.size)
 
-    def aggregate(self, alpha: Tensor, x: Tensor, sorted_edges: bool = False) -> Tensor:
-        """``out[i, b] = sum_{e = (j -> i)} alpha[e, b] x[j, b]``: ``alpha (E, B)`` (in
-        ``edge_index`` order, or CSR order with ``sorted_edges``), ``x (N, B, C)`` ->
-        ``(N, B, C)``, with gradients for both."""
+    def aggregate(self, alpha: Tensor, x: Tensor) -> Tensor:
+        """``out[i, b] = sum_{e = (j -> i)} alpha[e, b] x[j, b]``: ``alpha (E, B)`` in the
+        pattern's CSR edge order (``edge_index[:, order]``, as :meth:`softmax` returns it),
+        ``x (N, B, C)`` -> ``(N, B, C)``, with gradients for both."""
         n, b, c = x.shape
         flat = x.transpose(0, 1).reshape(b * n, c)
-        values = self.values(alpha, sorted_edges)
+        values = alpha.t().reshape(-1)  # head-major: block b holds head b's coefficients
         if values.requires_grad or flat.requires_grad:
             out = _AttentionSpMM.apply(values, flat, self)
         else:
@@ -278,7 +273,7 @@ def gat_attend(convs, xs: Tensor, ops: GraphOps) -> Tensor:
     # then its message alpha * x_j summed at i, in the pattern's CSR edge order
     alpha = pattern.softmax((xs * att_src).sum(-1), (xs * att_dst).sum(-1), conv.negative_slope)
     alpha = F.dropout(alpha, p=conv.dropout, training=conv.training)
-    out = pattern.aggregate(alpha, xs, sorted_edges=True)
+    out = pattern.aggregate(alpha, xs)
     n, r = out.size(0), len(convs)
     out = out.reshape(n, -1) if conv.concat else out.view(n, r, conv.heads, -1).mean(2).view(n, -1)
     return _add_bias(out, convs)
