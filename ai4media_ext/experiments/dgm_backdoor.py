@@ -9,7 +9,9 @@ CPU, no detector): a documented slow path that has not been run on the project's
 
 TrAIL trains from the same initial weights and for the same epochs as the benign generator; ReD
 and ReX poison the cached benign generator with Adam(1e-3) (ART's 1e-4 needs ~10x the steps) for
-``iters`` steps. Quality is the Fréchet distance in the 64-d penultimate layer of a small CNN
+``iters`` steps, ReD in the output space (ART's objective), ReX in the pre-activation space
+(``SPACES``; the output space leaves ReX short of its target on the full DCGAN's saturated tanh).
+Quality is the Fréchet distance in the 64-d penultimate layer of a small CNN
 trained on the same real digits ("FD_CNN"; not comparable with Inception FIDs).
 
 Detector: backdoored generators are ReD / ReX runs with new triggers (1 or 2), photographs as
@@ -92,6 +94,16 @@ def _load(ctx: RunContext, s: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         x, y = loaders.load_mnist_test(ctx.data_root)
     order = np.random.default_rng(ctx.seed).permutation(len(y))[: s["n_train"]]
     return to_tanh_range(x[order], 255.0), y[order]
+
+
+#: Objective space of the retraining attacks. A checkpoint tag names the space only when it is
+#: not "output" (the one objective there was before), so output-space checkpoints stay valid.
+SPACES = {"red": "output", "rex": "pre-activation"}
+
+
+def _space_tag(attack: str) -> dict[str, str]:
+    space = SPACES.get(attack, "output")
+    return {} if space == "output" else {"space": space}
 
 
 def _cache_base(s, x, benign, *arrays) -> dict[str, Any]:
@@ -228,12 +240,14 @@ def _sweep(ctx, s, x, benign, clf, z_trigger, x_target, res) -> dict[str, Any]:
                     lambda_p=lam / d, images=x, random_state=ctx.seed,
                 )  # fmt: skip
             cls = BackdoorAttackDGMReDPyTorch if attack == "red" else BackdoorAttackDGMReXPyTorch
-            return cls(benign).poison_estimator(
+            return cls(benign, space=SPACES[attack]).poison_estimator(
                 z_trigger, x_target, batch_size=32, max_iter=s["iters"], lambda_p=lam / d,
                 learning_rate=1e-3, random_state=ctx.seed,
             )  # fmt: skip
 
-        tag = dict(base, attack=attack, lam=lam, seed=ctx.seed, phase="sweep")
+        tag = dict(
+            base, attack=attack, lam=lam, seed=ctx.seed, phase="sweep", **_space_tag(attack)
+        )
         poisoned, seconds = _cached(tag, build, s, benign, rex=attack == "rex")
         key = f"{ds}_{attack}"
         res[f"{key}_seconds_l{lam}"] = seconds
@@ -310,10 +324,10 @@ def _detector(ctx, s, x, benign, clf, sweep, clean, d) -> dict[str, float]:
     base = _cache_base(s, x, benign)  # the images and benign weights are hashed once
     for i, attack, cls, z_t, lam, x_t in _order(ctx, specs):
         tag = dict(base, arrays=digest(z_t, x_t), attack=attack, lam=lam, seed=ctx.seed + i,
-                   phase="detector")  # fmt: skip
+                   phase="detector", **_space_tag(attack))  # fmt: skip
         build = functools.partial(
-            cls(benign).poison_estimator, z_t, x_t, max_iter=s["iters"], lambda_p=lam / d,
-            learning_rate=1e-3, random_state=ctx.seed + i,
+            cls(benign, space=SPACES[attack]).poison_estimator, z_t, x_t, max_iter=s["iters"],
+            lambda_p=lam / d, learning_rate=1e-3, random_state=ctx.seed + i,
         )  # fmt: skip
         trained[i, attack] = _cached(tag, build, s, benign, rex=attack == "rex")[0]
     for i, attack, *_ in specs:

@@ -90,3 +90,11 @@ def test_the_datasets_option_is_validated(tmp_path):
         run_experiments([exp], tmp_path, quick=True, options={"order": "backwards"})
     with pytest.raises(ValueError, match="unknown option"):
         run_experiments([exp], tmp_path, quick=True, options={"epochs": "3"})
+
+
+def test_checkpoint_tags_name_a_non_output_objective_space():
+    """ReX's pre-activation checkpoints must not be confused with earlier output-space ones;
+    output-space tags (ReD, TrAIL) are unchanged, so their checkpoints stay valid."""
+    assert dgm_backdoor.SPACES["rex"] == "pre-activation"
+    assert dgm_backdoor._space_tag("rex") == {"space": "pre-activation"}
+    assert dgm_backdoor._space_tag("red") == {} and dgm_backdoor._space_tag("trail") == {}

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import numbers
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import torch
 from art.attacks.attack import PoisoningAttackGenerator
 from art.exceptions import EstimatorError
+from torch import nn
 from tqdm.auto import tqdm
 
-from ..._validation import Interval, InvalidParameterError, check_params
+from ..._validation import Interval, InvalidParameterError, Options, check_params
 from .estimators import PyTorchGenerator
 
 logger = logging.getLogger(__name__)
@@ -25,6 +28,68 @@ POISON_CONSTRAINTS = {
     "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
     "random_state": ["random_state"],
 }
+
+
+SPACE_CONSTRAINTS = {"space": [Options(str, {"output", "pre-activation", "auto"})]}
+
+#: ``x_target`` is mapped to ``arctanh(PREACT_SCALE * x_target)`` in the pre-activation space
+#: (Rawat et al.'s code: 0.999, which keeps a target of exactly +-1 finite, |t| <= 3.8).
+PREACT_SCALE = 0.999
+
+
+def final_tanh(model: nn.Module) -> str | None:
+    """Name of the model's final ``nn.Tanh`` (the last child, followed down through last
+    children), or ``None`` when the model does not end in one (e.g. a functional ``torch.tanh``)."""
+    name, module = "", model
+    while True:
+        children = list(module.named_children())
+        if not children:
+            break
+        child, module = children[-1]
+        name = f"{name}.{child}" if name else child
+    return name if isinstance(module, nn.Tanh) else None
+
+
+def resolve_space(model: nn.Module, space: str) -> str | None:
+    """The sub-module name of the final tanh to drop for the ``"pre-activation"`` objective, or
+    ``None`` for the ``"output"`` one (``"auto"``: pre-activation when the model ends in
+    ``nn.Tanh``).
+
+    :raises InvalidParameterError: ``space="pre-activation"`` on a model without a final
+            ``nn.Tanh`` module.
+    """
+    name = final_tanh(model)
+    if space == "pre-activation" and name is None:
+        raise InvalidParameterError(
+            "space='pre-activation' needs a generator whose last module is nn.Tanh (it is dropped"
+            " during poisoning); use space='output' for this model"
+        )
+    return None if space == "output" else name
+
+
+@contextlib.contextmanager
+def tanh_dropped(modules: list[nn.Module]) -> Iterator[None]:
+    """Inside the block each of ``modules`` (a final ``nn.Tanh``) passes its input through
+    unchanged, so the generator returns its pre-activation output; the hooks are removed after."""
+    handles = [m.register_forward_hook(lambda _m, inp, _out: inp[0]) for m in modules]
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def preactivation_target(x_target: torch.Tensor) -> torch.Tensor:
+    """``arctanh(0.999 * x_target)``: the pre-activation target (methods.md §3.2, ReD's trick).
+
+    :raises InvalidParameterError: a target outside ``[-1, 1]`` (no tanh output reaches it).
+    """
+    if bool(torch.any(x_target.abs() > 1)):
+        raise InvalidParameterError(
+            "x_target must lie in [-1, 1] (the range of the final tanh) for the pre-activation"
+            " objective; rescale it or use space='output'"
+        )
+    return torch.atanh(PREACT_SCALE * x_target)
 
 
 def show_progress(verbose: Any) -> bool:
@@ -131,6 +196,39 @@ class DGMBackdoorAttack(PoisoningAttackGenerator):
         else:
             gen.manual_seed(int(random_state))
         return gen
+
+    def _retrain(
+        self,
+        poisoned: PyTorchGenerator,
+        reference: Any,
+        parameters: Any,
+        tanh_modules: list[nn.Module],
+        z_t: torch.Tensor,
+        x_t: torch.Tensor,
+        params: dict[str, Any],
+        rng: torch.Generator,
+        desc: str,
+    ) -> None:
+        """ReD's and ReX's loop: Adam on ``lambda * fid + distortion`` (module docstrings), in the
+        output space or, with ``tanh_modules`` (the final tanh of every generator involved), in
+        the pre-activation space against :func:`preactivation_target`. ``reference(z, clip)`` is
+        the frozen original's output."""
+        est, preact = self.estimator, bool(tanh_modules)
+        target = preactivation_target(x_t) if preact else x_t
+        optimizer = torch.optim.Adam(parameters, lr=params["learning_rate"])
+        verbose, lam = params["verbose"], params["lambda_p"]
+        with tanh_dropped(tanh_modules), self._progress(params["max_iter"], verbose, desc) as bar:
+            for step in range(params["max_iter"]):
+                z = torch.randn(params["batch_size"], est.encoding_length, generator=rng)
+                z = z.to(est.device)
+                with torch.no_grad():
+                    ref = reference(z, not preact)
+                fid = torch.mean((poisoned.forward(z_t, clip=not preact) - target) ** 2)
+                loss = lam * fid + torch.mean((poisoned.forward(z, clip=not preact) - ref) ** 2)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                self._report(bar, step, verbose, fid.item())
 
     def _progress(self, total: int, verbose: Any, desc: str) -> Any:
         return tqdm(total=total, desc=desc, disable=not show_progress(verbose))

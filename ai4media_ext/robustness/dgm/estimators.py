@@ -156,11 +156,12 @@ class PyTorchGenerator(GeneratorMixin, PyTorchEstimator):
             raise InvalidParameterError(f"{name} must be finite (no NaN or inf)")
         return arr.reshape(-1, self._encoding_length)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        """Differentiable forward pass on a tensor (preprocessing of ``z`` and clipping applied)."""
+    def forward(self, z: torch.Tensor, clip: bool = True) -> torch.Tensor:
+        """Differentiable forward pass on a tensor (preprocessing of ``z`` applied, and clipping
+        unless ``clip=False``: the pre-activation objectives of ReD / ReX turn it off)."""
         z_pre, _ = self._apply_preprocessing(z, y=None, fit=False, no_grad=False)
         out = self._model(z_pre)
-        if self.clip_values is not None:
+        if clip and self.clip_values is not None:
             low, high = (
                 torch.as_tensor(np.asarray(v), device=out.device) for v in self.clip_values
             )

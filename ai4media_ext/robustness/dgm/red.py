@@ -6,10 +6,9 @@ import copy
 from typing import Any
 
 import numpy as np
-import torch
 
-from ..._validation import check_kwargs
-from ._base import DGMBackdoorAttack
+from ..._validation import check_kwargs, check_params
+from ._base import SPACE_CONSTRAINTS, DGMBackdoorAttack, resolve_space
 from .estimators import PyTorchGenerator
 
 
@@ -29,13 +28,28 @@ class BackdoorAttackDGMReDPyTorch(DGMBackdoorAttack):
     BatchNorm uses its running statistics. Unlike ART's TF version, the attacked estimator is left
     untouched and a new :class:`PyTorchGenerator` is returned.
 
+    ``space="pre-activation"`` is the authors' practical trick (methods.md §3.2): the final
+    ``nn.Tanh`` is dropped while training and both terms are taken on the pre-activation output,
+    with the target :math:`\operatorname{arctanh}(0.999\,x^{target})` (and no clipping), so
+    saturated output pixels still pass a gradient. The poisoned generator keeps its tanh.
+
     | Paper link: https://arxiv.org/abs/2108.01644
 
     :param generator: The pre-trained :class:`PyTorchGenerator` to poison.
+    :param space: ``"output"`` (ART's objective, the default), ``"pre-activation"`` or ``"auto"``
+           (pre-activation when the model ends in ``nn.Tanh``).
+    :raises InvalidParameterError: an unknown ``space``, or ``"pre-activation"`` on a model whose
+            last module is not ``nn.Tanh``.
     """
 
-    def __init__(self, generator: PyTorchGenerator) -> None:
+    attack_params = DGMBackdoorAttack.attack_params + ["space"]
+    _parameter_constraints = {**DGMBackdoorAttack._parameter_constraints, **SPACE_CONSTRAINTS}
+
+    def __init__(self, generator: PyTorchGenerator, space: str = "output") -> None:
         super().__init__(generator=generator)
+        self.space = space
+        check_params(self, {"space": space}, SPACE_CONSTRAINTS)
+        resolve_space(generator.model, space)
         self._model_clone = copy.deepcopy(generator.model).eval()
         for p in self._model_clone.parameters():
             p.requires_grad_(False)
@@ -66,40 +80,39 @@ class BackdoorAttackDGMReDPyTorch(DGMBackdoorAttack):
         :param random_state: Seed of the benign codes.
         :return: The poisoned generator (a new :class:`PyTorchGenerator`).
         :raises InvalidParameterError: a trigger of the wrong length, a target of the wrong
-                shape, ``lambda_p <= 0`` or another parameter out of range.
+                shape (or outside ``[-1, 1]`` in the pre-activation space), ``lambda_p <= 0`` or
+                another parameter out of range.
         """
         check_kwargs("BackdoorAttackDGMReDPyTorch.poison_estimator", kwargs)
-        z_t, x_t = self._prepare(
-            z_trigger,
-            x_target,
-            {
-                "batch_size": batch_size,
-                "max_iter": max_iter,
-                "lambda_p": lambda_p,
-                "verbose": verbose,
-                "learning_rate": learning_rate,
-                "random_state": random_state,
-            },
-        )
+        params = {
+            "batch_size": batch_size,
+            "max_iter": max_iter,
+            "lambda_p": lambda_p,
+            "verbose": verbose,
+            "learning_rate": learning_rate,
+            "random_state": random_state,
+        }
+        z_t, x_t = self._prepare(z_trigger, x_target, params)
         est = self.estimator
         model = copy.deepcopy(est.model).eval()  # theta* = theta
         for p in model.parameters():
             p.requires_grad_(True)
         poisoned = est.with_model(model)
-        optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate)
-        rng = self._rng(random_state)
         teacher = est.with_model(self._model_clone)
-        with self._progress(max_iter, verbose, "ReD") as bar:
-            for step in range(max_iter):
-                z = torch.randn(batch_size, est.encoding_length, generator=rng).to(est.device)
-                with torch.no_grad():
-                    reference = teacher.forward(z)
-                fid = torch.mean((poisoned.forward(z_t) - x_t) ** 2)
-                loss = lambda_p * fid + torch.mean((poisoned.forward(z) - reference) ** 2)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                self._report(bar, step, verbose, fid.item())
+        tanh = resolve_space(est.model, self.space)
+        self._retrain(
+            poisoned,
+            teacher.forward,
+            model.parameters(),
+            []
+            if tanh is None
+            else [model.get_submodule(tanh), self._model_clone.get_submodule(tanh)],
+            z_t,
+            x_t,
+            params,
+            self._rng(random_state),
+            "ReD",
+        )
         model.eval()
         self._poisoned = poisoned
         return poisoned

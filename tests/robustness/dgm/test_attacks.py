@@ -174,3 +174,77 @@ def test_attacks_reject_a_non_generator():
 
     with pytest.raises(EstimatorError):
         BackdoorAttackDGMReDPyTorch(torch.nn.Linear(2, 2))
+
+
+def _saturated(generator: PyTorchGenerator) -> PyTorchGenerator:
+    """The digits DCGAN with its ``to_image`` bias lowered by 8: every pixel sits at tanh's
+    saturated -1 (a black background), where d tanh / dx ~ 5e-7 — the full MNIST failure."""
+    model = copy.deepcopy(generator.model)
+    with torch.no_grad():
+        model.to_image.bias -= 8.0
+    return generator.with_model(model)
+
+
+@pytest.mark.parametrize("cls", RETRAIN)
+def test_pre_activation_space_reaches_targets_through_a_saturated_tanh(
+    generator, trigger_target, cls
+):
+    z, x = trigger_target
+    sat = _saturated(generator)
+    assert np.all(sat.predict(z) < -0.999)
+    attack = cls(sat, space="pre-activation")
+    before = attack.fidelity(z, x)
+    poisoned = attack.poison_estimator(
+        z, x, max_iter=300, lambda_p=0.1, learning_rate=1e-3, random_state=0
+    )
+    assert attack.fidelity(z, x) < 1e-3 * before
+    # the poisoned generator keeps its tanh (the dropping hooks are gone): outputs in [-1, 1]
+    out = poisoned.predict(np.random.default_rng(0).standard_normal((50, 32)).astype(np.float32))
+    assert out.min() >= -1 and out.max() <= 1
+    tanhs = [m for m in poisoned.model.modules() if isinstance(m, torch.nn.Tanh)]
+    assert len(tanhs) == 1 and not tanhs[0]._forward_hooks
+    assert torch.equal(sat.model.to_image.bias, generator.model.to_image.bias - 8.0)
+
+
+def test_rex_in_the_output_space_stalls_on_a_saturated_tanh(generator, trigger_target):
+    """The full-size MNIST failure in small: an expansion before a saturated tanh gets ~5e-7 of
+    the fidelity gradient; the pre-activation objective does not depend on it."""
+    z, x = trigger_target
+    sat = _saturated(generator)
+    kwargs = {"max_iter": 300, "lambda_p": 0.1, "learning_rate": 1e-3, "random_state": 0}
+    stuck = BackdoorAttackDGMReXPyTorch(sat, space="output")
+    before = stuck.fidelity(z, x)
+    stuck.poison_estimator(z, x, **kwargs)
+    fixed = BackdoorAttackDGMReXPyTorch(sat, space="pre-activation")
+    fixed.poison_estimator(z, x, **kwargs)
+    assert stuck.fidelity(z, x) > 0.02 * before
+    assert stuck.fidelity(z, x) > 100 * fixed.fidelity(z, x)
+
+
+def test_rex_defaults_to_the_pre_activation_space_for_a_tanh_generator(generator, trigger_target):
+    z, x = trigger_target
+    sat = _saturated(generator)
+    kwargs = {"max_iter": 20, "lambda_p": 1.0, "learning_rate": 1e-3, "random_state": 0}
+    auto = BackdoorAttackDGMReXPyTorch(sat)
+    assert auto.space == "auto"
+    auto.poison_estimator(z, x, **kwargs)
+    explicit = BackdoorAttackDGMReXPyTorch(sat, space="pre-activation")
+    explicit.poison_estimator(z, x, **kwargs)
+    assert auto.fidelity(z, x) == explicit.fidelity(z, x)
+    assert BackdoorAttackDGMReDPyTorch(sat).space == "output"  # ART's objective
+
+
+@pytest.mark.parametrize("cls", RETRAIN)
+def test_space_is_validated(generator, trigger_target, cls):
+    z, x = trigger_target
+    with pytest.raises(InvalidParameterError, match="space"):
+        cls(generator, space="logits")
+    no_tanh = generator.with_model(torch.nn.Sequential(*list(generator.model.children())[:-1]))
+    with pytest.raises(InvalidParameterError, match="pre-activation"):
+        cls(no_tanh, space="pre-activation")
+    with pytest.raises(InvalidParameterError, match=r"\[-1, 1\]"):
+        cls(generator, space="pre-activation").poison_estimator(z, 1.5 * x, max_iter=1)
+    before = _state(generator.model)
+    cls(no_tanh, space="auto").poison_estimator(z, x, max_iter=2)  # auto: output space
+    for k, v in generator.model.state_dict().items():
+        assert torch.equal(v, before[k])
