@@ -151,16 +151,21 @@ class DGMBackdoorExperiment(Experiment):
             # libgomp spin-waits: 2 threads beside another job are ~3x slower (feasibility §3.1);
             # an explicit OMP_NUM_THREADS (e.g. 2 with OMP_WAIT_POLICY=PASSIVE) is respected
             torch.set_num_threads(1)
-        unknown = sorted(set(ctx.options) - {"datasets", "order"})
+        unknown = sorted(set(ctx.options) - {"datasets", "order", "epochs"})
         if unknown:
             raise ValueError(
-                f"unknown option(s) {unknown}; dgm-backdoor takes ['datasets', 'order']"
+                f"unknown option(s) {unknown}; dgm-backdoor takes ['datasets', 'epochs', 'order']"
             )
         if ctx.options.get("order", "forward") not in ("forward", "reverse"):
             raise ValueError(
                 f"option order={ctx.options['order']!r}: choose from ['forward', 'reverse']"
             )
         settings = _settings(ctx)
+        if "epochs" in ctx.options:  # a reduced (or longer) run: benign GAN and TrAIL
+            epochs = str(ctx.options["epochs"])
+            if not epochs.isdigit() or int(epochs) < 1:
+                raise ValueError(f"option epochs={epochs!r}: must be an integer >= 1")
+            settings = [dict(st, epochs=int(epochs)) for st in settings]
         chosen = ctx.options.get("datasets")
         if chosen is not None:
             names = [n.strip() for n in chosen.split(",") if n.strip()]
@@ -191,6 +196,7 @@ class DGMBackdoorExperiment(Experiment):
         z_trigger = rng.standard_normal((1, benign.encoding_length)).astype(np.float32)
         x_target = target_images(shape, TARGET_IMAGES[:1])
         res: dict[str, float] = {
+            f"{ds}_gan_epochs": s["epochs"],
             f"{ds}_benign_train_s": train_s,
             f"{ds}_feature_classifier_train_acc": clf_acc,
         }
@@ -245,9 +251,7 @@ def _sweep(ctx, s, x, benign, clf, z_trigger, x_target, res) -> dict[str, Any]:
                 learning_rate=1e-3, random_state=ctx.seed,
             )  # fmt: skip
 
-        tag = dict(
-            base, attack=attack, lam=lam, seed=ctx.seed, phase="sweep", **_space_tag(attack)
-        )
+        tag = dict(base, attack=attack, lam=lam, seed=ctx.seed, phase="sweep", **_space_tag(attack))
         poisoned, seconds = _cached(tag, build, s, benign, rex=attack == "rex")
         key = f"{ds}_{attack}"
         res[f"{key}_seconds_l{lam}"] = seconds

@@ -20,13 +20,14 @@ def test_target_images_are_photographs_in_range():
 
 
 def test_reduced_run_writes_the_named_keys(tmp_path, monkeypatch):
-    setting = dict(dataset="digits", config="digits", epochs=1, lambdas=(10, 1000), iters=20,
+    setting = dict(dataset="digits", config="digits", epochs=5, lambdas=(10, 1000), iters=20,
                    n_det=1, det_iters=10)  # fmt: skip
     monkeypatch.setattr(dgm_backdoor, "_settings", lambda ctx: [setting])
     monkeypatch.setattr(dgm_backdoor, "TARGET_IMAGES", ("camera", "coins"))
     exp = dgm_backdoor.DGMBackdoorExperiment()
-    (path,) = run_experiments([exp], tmp_path, quick=True)
+    (path,) = run_experiments([exp], tmp_path, quick=True, options={"epochs": "1"})
     res = json.loads(path.read_text())
+    assert res["digits_gan_epochs"] == 1  # the option overrides the setting's 5
     for attack in ("trail", "red", "rex"):
         for lam in (10, 1000):
             for metric in ("tarfid", "expdist", "quality"):
@@ -88,8 +89,11 @@ def test_the_datasets_option_is_validated(tmp_path):
         run_experiments([exp], tmp_path, quick=True, options={"datasets": "cifar10"})
     with pytest.raises(ValueError, match="order='backwards'.*choose from"):
         run_experiments([exp], tmp_path, quick=True, options={"order": "backwards"})
+    for bad in ("0", "-3", "ten", "2.5"):
+        with pytest.raises(ValueError, match="epochs="):
+            run_experiments([exp], tmp_path, quick=True, options={"epochs": bad})
     with pytest.raises(ValueError, match="unknown option"):
-        run_experiments([exp], tmp_path, quick=True, options={"epochs": "3"})
+        run_experiments([exp], tmp_path, quick=True, options={"lr": "3"})
 
 
 def test_checkpoint_tags_name_a_non_output_objective_space():
