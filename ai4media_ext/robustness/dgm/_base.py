@@ -160,13 +160,16 @@ class DGMBackdoorAttack(PoisoningAttackGenerator):
         self._poisoned: PyTorchGenerator | None = None
 
     def _prepare(
-        self, z_trigger: Any, x_target: Any, params: dict[str, Any]
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+        self, z_trigger: Any, x_target: Any, arguments: dict[str, Any]
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, Any]]:
+        """Checked triggers and targets as tensors on the device, and the poisoning parameters
+        picked from ``arguments`` (a ``poison_estimator``'s ``locals()``) and validated."""
+        params = {k: v for k, v in arguments.items() if k in POISON_CONSTRAINTS}
         check_params(self, params, POISON_CONSTRAINTS)
         z, x = check_trigger_target(self.estimator, z_trigger, x_target)
         self._z_trigger, self._x_target = z, x
         device = self.estimator.device
-        return torch.from_numpy(z).to(device), torch.from_numpy(x).to(device)
+        return torch.from_numpy(z).to(device), torch.from_numpy(x).to(device), params
 
     def fidelity(self, z_trigger: np.ndarray, x_target: np.ndarray) -> float:
         """ART's fidelity: ``mean((G*(z_trigger) - x_target)**2)`` over all triggers and

@@ -84,15 +84,7 @@ class BackdoorAttackDGMReDPyTorch(DGMBackdoorAttack):
                 another parameter out of range.
         """
         check_kwargs("BackdoorAttackDGMReDPyTorch.poison_estimator", kwargs)
-        params = {
-            "batch_size": batch_size,
-            "max_iter": max_iter,
-            "lambda_p": lambda_p,
-            "verbose": verbose,
-            "learning_rate": learning_rate,
-            "random_state": random_state,
-        }
-        z_t, x_t = self._prepare(z_trigger, x_target, params)
+        z_t, x_t, params = self._prepare(z_trigger, x_target, locals())
         est = self.estimator
         model = copy.deepcopy(est.model).eval()  # theta* = theta
         for p in model.parameters():

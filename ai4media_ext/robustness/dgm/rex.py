@@ -202,15 +202,7 @@ class BackdoorAttackDGMReXPyTorch(DGMBackdoorAttack):
                 shape, ``lambda_p <= 0`` or another parameter out of range.
         """
         check_kwargs("BackdoorAttackDGMReXPyTorch.poison_estimator", kwargs)
-        params = {
-            "batch_size": batch_size,
-            "max_iter": max_iter,
-            "lambda_p": lambda_p,
-            "verbose": verbose,
-            "learning_rate": learning_rate,
-            "random_state": random_state,
-        }
-        z_t, x_t = self._prepare(z_trigger, x_target, params)
+        z_t, x_t, params = self._prepare(z_trigger, x_target, locals())
         est = self.estimator
         rng = self._rng(random_state)
         with torch.random.fork_rng(devices=[]):

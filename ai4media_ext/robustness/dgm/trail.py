@@ -71,17 +71,7 @@ class BackdoorAttackDGMTrailPyTorch(DGMBackdoorAttack):
                 ``lambda_p <= 0``, missing ``images`` or another parameter out of range.
         """
         check_kwargs("BackdoorAttackDGMTrailPyTorch.poison_estimator", kwargs)
-        z_t, x_t = self._prepare(
-            z_trigger,
-            x_target,
-            {
-                "batch_size": batch_size,
-                "max_iter": max_iter,
-                "lambda_p": lambda_p,
-                "verbose": verbose,
-                "random_state": random_state,
-            },
-        )
+        z_t, x_t, _ = self._prepare(z_trigger, x_target, locals())
         if images is None:
             raise InvalidParameterError("images (the real training samples) is required")
         if batch_size < 2:
