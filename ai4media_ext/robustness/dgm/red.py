@@ -48,11 +48,15 @@ class BackdoorAttackDGMReDPyTorch(DGMBackdoorAttack):
     def __init__(self, generator: PyTorchGenerator, space: str = "output") -> None:
         super().__init__(generator=generator)
         self.space = space
-        check_params(self, {"space": space}, SPACE_CONSTRAINTS)
-        resolve_space(generator.model, space)
+        self._check_params()
         self._model_clone = copy.deepcopy(generator.model).eval()
         for p in self._model_clone.parameters():
             p.requires_grad_(False)
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_params(self, {"space": self.space}, SPACE_CONSTRAINTS)
+        resolve_space(self.estimator.model, self.space)
 
     def poison_estimator(
         self,

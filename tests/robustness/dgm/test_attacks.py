@@ -239,6 +239,9 @@ def test_space_is_validated(generator, trigger_target, cls):
     z, x = trigger_target
     with pytest.raises(InvalidParameterError, match="space"):
         cls(generator, space="logits")
+    attack = cls(generator)
+    with pytest.raises(InvalidParameterError, match="space"):
+        attack.set_params(space="logits")  # ART's set_params re-validates
     no_tanh = generator.with_model(torch.nn.Sequential(*list(generator.model.children())[:-1]))
     with pytest.raises(InvalidParameterError, match="pre-activation"):
         cls(no_tanh, space="pre-activation")
