@@ -5,7 +5,8 @@ Settings: without a data root, scikit-learn's 8x8 digits (lambda = lambda'/64). 
 "lite" DCGAN (0.36 M) on 5000 real MNIST digits for 5 epochs, lambda' in {10, 100, 1000}
 (lambda = lambda'/784). Full: the 1.03 M DCGAN on 10000 MNIST digits for 12 epochs with lambda' in
 {1, 10, 100, 1000}, then CIFAR-10 (10k training JPEGs, lambda'/3072, 60 epochs; several hours on
-CPU, no detector): a documented slow path that has not been run on the project's machines.
+CPU, no detector): run on the project's CPU only at 30 epochs (``--option epochs=30``, see the
+experiment page); the 60-epoch path is for a GPU.
 
 TrAIL trains from the same initial weights and for the same epochs as the benign generator; ReD
 and ReX poison the cached benign generator with Adam(1e-3) (ART's 1e-4 needs ~10x the steps) for
