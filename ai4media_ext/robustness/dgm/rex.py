@@ -164,7 +164,6 @@ class BackdoorAttackDGMReXPyTorch(DGMBackdoorAttack):
             {"hidden": self.hidden, "positions": self.positions, "space": self.space},
             self._parameter_constraints,
         )
-        resolve_space(self.estimator.model, self.space)
         names = {n for n, _ in self.estimator.model.named_modules() if n}
         children = [n for n, _ in self.estimator.model.named_children()]
         if self.positions is None:
@@ -179,6 +178,26 @@ class BackdoorAttackDGMReXPyTorch(DGMBackdoorAttack):
                 f"positions must be sub-module names of the generator's model, got {bad or '[]'};"
                 f" available: {sorted(names)}"
             )
+        self._dropped_tanh()
+
+    def _dropped_tanh(self) -> str | None:
+        """The final tanh dropped while training (:func:`resolve_space`), or ``None``. An
+        expansion at the tanh or at a module containing it is added after the tanh, outside the
+        pre-activation output, so ``"auto"`` trains such a model in the output space.
+
+        :raises InvalidParameterError: ``space="pre-activation"`` with such a position, or on a
+                model without a final ``nn.Tanh``.
+        """
+        tanh = resolve_space(self.estimator.model, self.space)
+        after = [p for p in self.positions if tanh is not None and f"{tanh}.".startswith(f"{p}.")]
+        if not after:
+            return tanh
+        if self.space == "pre-activation":
+            raise InvalidParameterError(
+                f"space='pre-activation' drops the final tanh {tanh!r} while training, but"
+                f" positions {after} add their expansion after it; use space='output' or 'auto'"
+            )
+        return None
 
     def poison_estimator(
         self,
@@ -220,7 +239,7 @@ class BackdoorAttackDGMReXPyTorch(DGMBackdoorAttack):
             finally:
                 expanded.expansion_enabled = True
 
-        tanh = resolve_space(est.model, self.space)
+        tanh = self._dropped_tanh()
         self._retrain(
             poisoned,
             reference,

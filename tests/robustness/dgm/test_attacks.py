@@ -251,3 +251,20 @@ def test_space_is_validated(generator, trigger_target, cls):
     cls(no_tanh, space="auto").poison_estimator(z, x, max_iter=2)  # auto: output space
     for k, v in generator.model.state_dict().items():
         assert torch.equal(v, before[k])
+
+
+def test_rex_with_an_expansion_after_the_tanh_trains_in_the_output_space(generator, trigger_target):
+    """An expansion at the final tanh is added after it: dropping the tanh would discard the
+    expansion's output while training, so 'auto' falls back to the output space and an explicit
+    'pre-activation' is refused."""
+    z, x = trigger_target
+    with pytest.raises(InvalidParameterError, match="positions.*after it"):
+        BackdoorAttackDGMReXPyTorch(generator, positions=["tanh"], space="pre-activation")
+    auto = BackdoorAttackDGMReXPyTorch(generator, positions=["tanh"], hidden=16)
+    out = BackdoorAttackDGMReXPyTorch(generator, positions=["tanh"], hidden=16, space="output")
+    before = auto.fidelity(z, x)
+    kwargs = {"max_iter": 50, "lambda_p": 1.0, "learning_rate": 1e-3, "random_state": 0}
+    auto.poison_estimator(z, x, **kwargs)
+    out.poison_estimator(z, x, **kwargs)
+    assert auto.fidelity(z, x) == out.fidelity(z, x)
+    assert auto.fidelity(z, x) < 0.5 * before  # the expansion was trained
